@@ -1,0 +1,30 @@
+"""nbgrader configuration of the course (read by every `nbgrader` command run here).
+
+solutions/ is nbgrader's *source* folder and notebooks/ its *release* folder; everything
+nbgrader writes while grading lives under autograde/ and is never committed.
+The instructor drives all of it with `python -m autograde ...` (see README).
+"""
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader)
+
+root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "rnn-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join("autograde", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("autograde", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("autograde", "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograde", "gradebook.db")
+# files other than notebooks that go out with an assignment: none (data comes from rnncourse)
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# Student notebooks are stored without outputs.
+c.ClearOutput.enabled = True
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Autograding: a cell may run 10 minutes (training cells in full mode); a notebook longer.
+c.ExecutePreprocessor.timeout = int(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
+c.Execute.interrupt_on_timeout = True
+c.Execute.execute_retries = 0

@@ -1,0 +1,121 @@
+"""Run-time environment of the course: device, seeding and fast/full mode.
+
+Every notebook and book page starts with::
+
+    from rnncourse import env
+    env.setup()          # seeds everything, picks the device, prints the mode
+
+Fast mode shrinks data and training so that a notebook runs in seconds on a laptop CPU
+and in CI.  Full mode is what the quality targets on the results page are stated for.
+
+The switch is one environment variable, ``RNNCOURSE_MODE``:
+
+* ``RNNCOURSE_MODE=fast``  small data, few steps (CI, laptops);
+* ``RNNCOURSE_MODE=full``  all data, full training;
+* unset: ``full`` when a CUDA GPU is present, ``fast`` otherwise.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+MODE_VARIABLE = "RNNCOURSE_MODE"
+DEVICE_VARIABLE = "RNNCOURSE_DEVICE"
+MODES = ("fast", "full")
+
+T = TypeVar("T")
+
+
+def _torch():
+    """Import torch lazily: chapter 1 needs only numpy."""
+    try:
+        import torch  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - depends on the install
+        return None
+    return torch
+
+
+def cuda_available() -> bool:
+    torch = _torch()
+    return bool(torch is not None and torch.cuda.is_available())
+
+
+def mode() -> str:
+    """Return ``"fast"`` or ``"full"`` (see the module docstring)."""
+    value = os.environ.get(MODE_VARIABLE, "").strip().lower()
+    if not value:
+        return "full" if cuda_available() else "fast"
+    if value not in MODES:
+        raise ValueError(
+            f"{MODE_VARIABLE}={value!r} is not a mode; use one of {', '.join(MODES)}"
+        )
+    return value
+
+
+def is_fast() -> bool:
+    return mode() == "fast"
+
+
+def pick(fast: T, full: T) -> T:
+    """Choose a setting by mode: ``steps = env.pick(fast=200, full=20_000)``."""
+    return fast if is_fast() else full
+
+
+def device(prefer: str | None = None) -> Any:
+    """The torch device to compute on: CUDA when present, else CPU.
+
+    ``RNNCOURSE_DEVICE=cpu`` (or ``cuda:1``...) overrides the choice.  Returns a
+    ``torch.device``; raises a clear error when torch is not installed.
+    """
+    torch = _torch()
+    if torch is None:
+        raise RuntimeError("PyTorch is not installed: pip install -r requirements.txt")
+    name = prefer or os.environ.get(DEVICE_VARIABLE) or ("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but CUDA is not available here")
+    return dev
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python, numpy and torch (all devices); return a fresh numpy Generator.
+
+    Code in this course passes generators explicitly (``rng`` arguments) rather than
+    relying on global state, so results do not depend on the order of random calls
+    elsewhere; seeding the globals too keeps third-party code reproducible.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = _torch()
+    if torch is not None:
+        torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+@dataclass(frozen=True)
+class Setup:
+    mode: str
+    device: str
+    seed: int
+    rng: np.random.Generator
+
+    def __str__(self) -> str:
+        return f"rnncourse: mode={self.mode} device={self.device} seed={self.seed}"
+
+
+def setup(seed: int = 0, verbose: bool = True) -> Setup:
+    """Seed everything, choose the device and report the mode in one line."""
+    rng = seed_everything(seed)
+    torch = _torch()
+    dev = str(device()) if torch is not None else "cpu (numpy only)"
+    info = Setup(mode=mode(), device=dev, seed=int(seed), rng=rng)
+    if verbose:
+        print(info)
+    return info
