@@ -188,6 +188,8 @@ def _write_reports(course: Course, spec: AssignmentSpec, outcomes: list[Outcome]
         for nb, gid, pts in spec.questions:
             score = o.scores.get(gid)
             status = "not-run" if score is None else ("pass" if score >= pts else "fail")
+            if any(p.startswith("missing-cells") and gid in p for p in o.problems):
+                status = "missing-cell"
             tests.append({"notebook": nb, "test": gid, "points": pts, "score": score, "status": status,
                           "message": messages.get(o.student, {}).get(gid, "")})
         (folder / f"{o.student}.json").write_text(json.dumps(

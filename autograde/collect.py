@@ -24,7 +24,7 @@ from pathlib import Path
 
 from autograde.course import AssignmentSpec, Course
 
-CANVAS = r"^(?P<student>[A-Za-z0-9.\-]+?)_(?:late_)?\d+_\d+_.+\.ipynb$"
+CANVAS = r"^(?P<student>.+?)_(?:late_)?\d+_\d+_.+\.ipynb$"
 MOODLE_FOLDER = re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_\w+_?$")
 SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 

@@ -36,7 +36,7 @@ def _pair(name, result):
 
 
 def _counts_case(report, fn, ids, n, grams, counts):
-    with report.case(f"ngram_counts(ids={list(ids)}, n={n})"):
+    with report.case(f"ngram_counts(ids={[int(i) for i in ids]}, n={n})"):
         g, c = _pair("ngram_counts", call("ngram_counts", fn, np.array(ids), n))
         g = check_array("grams", g, kind="i")
         c = check_array("counts", c, kind="i")

