@@ -28,3 +28,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ExecutePreprocessor.timeout = int(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
+
+# Feedback shows each test cell's result and message, but not the hidden test code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]

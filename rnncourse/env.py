@@ -119,3 +119,40 @@ def setup(seed: int = 0, verbose: bool = True) -> Setup:
     if verbose:
         print(info)
     return info
+
+
+def machine_info() -> dict:
+    """What a measurement ran on: platform, CPU, usable cores, Python, numpy, torch, GPU."""
+    import os
+    import platform
+    from pathlib import Path
+
+    cpu_model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count()
+    info = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "device": "cpu",
+    }
+    torch = _torch()
+    if torch is not None:
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["device"] = "cuda"
+            info["gpu"] = torch.cuda.get_device_name(0)
+    return info

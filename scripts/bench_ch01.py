@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -62,35 +61,7 @@ REPEATS = 3
 def machine_info() -> dict:
     import nltk
 
-    cpu_model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count()
-    try:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        device = "cpu"
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "nltk": nltk.__version__,
-        "device": device,
-    }
+    return {**env.machine_info(), "nltk": nltk.__version__}
 
 
 def bits(ppl: float) -> float:

@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -50,25 +49,9 @@ def device() -> str:
 
 
 def machine() -> dict:
-    cpu_model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"platform": platform.platform(), "cpu_model": cpu_model, "cpu_count": os.cpu_count(),
-            "python": platform.python_version()}
-    try:
-        import torch  # noqa: PLC0415
+    from rnncourse.env import machine_info
 
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
-    return info
+    return machine_info()
 
 
 def first_line(source: str) -> str:

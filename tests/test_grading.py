@@ -20,7 +20,6 @@ import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -142,3 +141,4 @@ def test_feedback_and_reports_are_written(graded):
     assert "CheckFailed" in failed[0]["message"] and "kneser_ney_prob" in failed[0]["message"]
     html = fb.read_text()
     assert "kneser_ney_prob" in html and "BEGIN SOLUTION" not in html
+    assert "autograde.hidden" not in html and "HIDDEN TESTS" not in html, "feedback must not show hidden test code"
