@@ -71,7 +71,7 @@ def _ensure_in_gradebook(course: Course, assignment: str) -> None:
 @dataclass
 class Outcome:
     student: str
-    status: str                       # graded | graded-with-problems | not-graded | grader-error
+    status: str  # graded | graded-with-problems | timeout | crash | grader-error | not-graded
     problems: list[str] = field(default_factory=list)
     scores: dict[str, float | None] = field(default_factory=dict)
     seconds: float = 0.0
@@ -137,15 +137,17 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
         outcome.problems.append(f"timeout: grading took longer than {timeout:.0f} s and was stopped")
     if proc is not None and proc.returncode != 0:
         outcome.problems.append("grader-error: nbgrader autograde failed: " + _last_error(log))
-    if proc is not None and "Kernel died" in log:
+    if "Kernel died" in log or "DeadKernelError" in log:
         outcome.problems.append("crash: the notebook's kernel died while running")
-    if proc is not None and "Timeout waiting for execute reply" in log or "timed out" in log.lower():
+    if "Timeout waiting for execute reply" in log or "CellTimeoutError" in log:
         outcome.problems.append("timeout: a cell ran past the cell time limit")
     outcome.scores = _scores(course, spec, student)
+    kinds = {p.split(":", 1)[0] for p in outcome.problems}
     if all(v is None for v in outcome.scores.values()):
         outcome.status = "grader-error"
-    elif outcome.problems:
-        outcome.status = "graded-with-problems"
+    else:  # the most serious problem names the status; scores after a crash are not answers
+        outcome.status = next((k for k in ("crash", "timeout", "grader-error") if k in kinds),
+                              "graded-with-problems" if outcome.problems else "graded")
     outcome.seconds = time.time() - start
     return outcome
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import os
 import json
 import subprocess
 import sys
@@ -63,6 +64,9 @@ def graded(tmp_path_factory):
                         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "perplexity_tests"]
     subs["deletedtest"] = missing
 
+    subs["crasher"] = filled(A, {"mle_prob": "import os\nos._exit(1)"})          # kills its kernel
+    subs["looper"] = filled(A, {"add_k_prob": "while True:\n    pass"})         # never finishes
+
     # as a Canvas export: login_userid_submissionid_filename.ipynb, in one zip
     archive = tmp / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -71,7 +75,7 @@ def graded(tmp_path_factory):
             zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{A}.ipynb", data)
     proc = subprocess.run([sys.executable, "-m", "autograde", "run", A, str(archive)], cwd=course,
                           capture_output=True, text=True, timeout=1800,
-                          env={**__import__("os").environ, "RNNCOURSE_MODE": "fast"})
+                          env={**os.environ, "RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "40"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(course / "autograde" / f"grades_{A}.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -142,3 +146,14 @@ def test_feedback_and_reports_are_written(graded):
     html = fb.read_text()
     assert "kneser_ney_prob" in html and "BEGIN SOLUTION" not in html
     assert "autograde.hidden" not in html and "HIDDEN TESTS" not in html, "feedback must not show hidden test code"
+
+
+def test_crash_and_timeout_are_reported_as_such(graded):
+    _, out, rows = graded
+    crash = rows["crasher"]
+    assert crash["status"] == "crash" and "kernel died" in crash["problems"], crash
+    loop = rows["looper"]
+    assert loop["status"] == "timeout" and "time limit" in loop["problems"], loop
+    points = _points()
+    assert _score(loop, "add_k_prob_tests") == 0 and _score(loop, "ngram_counts_tests") == points["ngram_counts_tests"]
+    assert "crasher: crash" in out and "looper: timeout" in out
