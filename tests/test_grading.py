@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import csv
 import os
+from pathlib import Path
 import json
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import zipfile
 
 import pytest
 
-from tests import fixtures_ch01
+from tests import fixtures_ch01, fixtures_ch02
 from tests.submissions import ROOT, course_copy, filled, student_notebook
 
 pytestmark = pytest.mark.slow
@@ -32,16 +33,33 @@ pytestmark = pytest.mark.slow
 A = "ch01_ngrams"
 
 
-def _points() -> dict[str, float]:
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
+def _points(assignment: str = A) -> dict[str, float]:
+    nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
     return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
             for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def _grade_class(tmp: Path, assignment: str, subs: dict[str, object]):
+    """Zip ``subs`` as a Canvas export (login_userid_submissionid_file.ipynb), grade them
+    with one command, and read the grades CSV back."""
+    course = course_copy(tmp)
+    archive = tmp / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (sid, nb) in enumerate(subs.items()):
+            data = nb if isinstance(nb, bytes) else json.dumps(nb).encode()
+            zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{assignment}.ipynb", data)
+    proc = subprocess.run([sys.executable, "-m", "autograde", "run", assignment, str(archive)], cwd=course,
+                          capture_output=True, text=True, timeout=2400,
+                          env={**os.environ, "RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "40"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(course / "autograde" / f"grades_{assignment}.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return course, proc.stdout, {r["student_id"]: r for r in rows}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
-    course = course_copy(tmp)
     subs: dict[str, object] = {
         "reference": filled(A),
         "untouched": student_notebook(A),
@@ -67,24 +85,11 @@ def graded(tmp_path_factory):
     subs["crasher"] = filled(A, {"mle_prob": "import os\nos._exit(1)"})          # kills its kernel
     subs["looper"] = filled(A, {"add_k_prob": "while True:\n    pass"})         # never finishes
 
-    # as a Canvas export: login_userid_submissionid_filename.ipynb, in one zip
-    archive = tmp / "export.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for i, (sid, nb) in enumerate(subs.items()):
-            data = nb if isinstance(nb, bytes) else json.dumps(nb).encode()
-            zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{A}.ipynb", data)
-    proc = subprocess.run([sys.executable, "-m", "autograde", "run", A, str(archive)], cwd=course,
-                          capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, "RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "40"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(course / "autograde" / f"grades_{A}.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    by_student = {r["student_id"]: r for r in rows}
-    return course, proc.stdout, by_student
+    return _grade_class(tmp, A, subs)
 
 
-def _score(row, gid):
-    v = row[f"{A}:{gid}"]
+def _score(row, gid, assignment=A):
+    v = row[f"{assignment}:{gid}"]
     return None if v == "" else float(v)
 
 
@@ -157,3 +162,40 @@ def test_crash_and_timeout_are_reported_as_such(graded):
     points = _points()
     assert _score(loop, "add_k_prob_tests") == 0 and _score(loop, "ngram_counts_tests") == points["ngram_counts_tests"]
     assert "crasher: crash" in out and "looper: timeout" in out
+
+
+# ----------------------------------------------------------------------------- chapter 2
+# Chapter 2's hidden checks train models, so its class is smaller: the planted bugs are
+# spread over two submissions, alternate exercises each, which shows both that every bug
+# is caught and that it costs nothing outside its own exercise.
+B = "ch02_rnn"
+
+
+@pytest.fixture(scope="module")
+def graded_ch02(tmp_path_factory):
+    bugs = sorted(fixtures_ch02.BUGS)
+    subs = {
+        "reference": filled(B),
+        "untouched": student_notebook(B),
+        "bugs-a": filled(B, {g: fixtures_ch02.BUGS[g] for g in bugs[0::2]}),
+        "bugs-b": filled(B, {g: fixtures_ch02.BUGS[g] for g in bugs[1::2]}),
+    }
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch02"), B, subs)
+    return out, rows, {"bugs-a": bugs[0::2], "bugs-b": bugs[1::2]}
+
+
+def test_ch02_reference_full_untouched_zero(graded_ch02):
+    _, rows, _ = graded_ch02
+    points = _points(B)
+    assert rows["reference"]["status"] == "graded"
+    assert float(rows["reference"]["total"]) == sum(points.values()), rows["reference"]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+@pytest.mark.parametrize("sid", ["bugs-a", "bugs-b"])
+def test_ch02_each_planted_bug_costs_exactly_its_exercise(graded_ch02, sid):
+    _, rows, planted = graded_ch02
+    row = rows[sid]
+    for gid, pts in _points(B).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, B) == (0.0 if lost else pts), (sid, gid, row)

@@ -1,0 +1,315 @@
+"""Hidden checks for chapter 2: the student's functions and models against the reference.
+
+Inputs come from generators seeded here (``seed(name, case)``); models are initialised
+and trained by the reference's fixed loops (``train_char_rnn``, ``train_line_classifier``)
+from seeded torch generators, so only the student's model is graded and regrading gives
+the same verdict.  Messages name the case and what differs, never the reference values.
+The training budgets do not depend on RNNCOURSE_MODE, so a verdict is the same in both.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+from autograde.hidden.common import cases, hidden_close, hidden_equal, seed
+from autograde.reference import ch02 as ref
+from rnncourse.checks.core import (CheckFailed, Report, call, check_array, check_equal, check_shape,
+                                   check_type, chi2_threshold, tolerance)
+
+# Budgets of the quality checks (measured on 2 CPU cores: about 10 s and 20 s).
+CHAR_RNN = dict(hidden_size=64, embed_size=16, steps=300, batch_size=64, lr=0.01)
+CHAR_RNN_MARGIN = 0.05      # nats per character below the bigram baseline
+CLASSIFIER = dict(embed_size=64, hidden_size=64, steps=1000, batch_size=128, lr=0.005)
+CLASSIFIER_MARGIN = 0.04    # accuracy above the majority class
+CLASSIFIER_EVAL = 3000      # held-out lines scored
+
+
+# --------------------------------------------------------------------------- numpy
+def _weights(rng, D, H, scale=0.7):
+    return (rng.normal(0, scale / np.sqrt(D), (D, H)), rng.normal(0, scale / np.sqrt(H), (H, H)),
+            rng.normal(0, 0.3, H))
+
+
+def check_rnn_step(fn) -> None:
+    r = Report("rnn_step (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("rnn_step", case))
+        B, D, H = (1, 1, 1) if case == 0 else tuple(int(v) for v in rng.integers(1, 9, 3))
+        W_xh, W_hh, b = _weights(rng, D, H)
+        x, h = rng.normal(size=(B, D)), rng.uniform(-1, 1, (B, H))
+        with r.case(f"random case {case}: B={B}, D={D}, H={H}"):
+            out = check_array("h", call("rnn_step", fn, x.copy(), h.copy(), W_xh.copy(), W_hh.copy(), b.copy()), kind="f")
+            hidden_close("h", out, ref.rnn_step(x, h, W_xh, W_hh, b))
+    r.done()
+
+
+def check_rnn_forward(fn) -> None:
+    r = Report("rnn_forward (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("rnn_forward", case))
+        B, T, D, H = (1, 1, 3, 2) if case == 0 else tuple(int(v) for v in rng.integers(1, 9, 4))
+        W_xh, W_hh, b = _weights(rng, D, H, scale=1.5)
+        xs, h0 = rng.normal(size=(B, T, D)), rng.uniform(-1, 1, (B, H))
+        with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}"):
+            out = check_array("hs", call("rnn_forward", fn, xs.copy(), h0.copy(), W_xh.copy(), W_hh.copy(), b.copy()), kind="f")
+            hidden_close("hs", out, ref.rnn_forward(xs, h0, W_xh, W_hh, b))
+    r.done()
+
+
+_ALPHABET = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFG ,.;:'!?-\n") + ["é", "ß", "€", "<", ">"])
+
+
+def _random_text(rng, n, alphabet=_ALPHABET):
+    return "".join(rng.choice(alphabet, size=n))
+
+
+def check_encode(fn) -> None:
+    r = Report("encode (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("encode", case))
+        vocab = ref.build_vocab([_random_text(rng, int(rng.integers(1, 60)), _ALPHABET[:int(rng.integers(3, 40))])])
+        text = "" if case == 0 else _random_text(rng, int(rng.integers(1, 200)))
+        with r.case(f"random case {case}: {len(vocab)} vocabulary entries, {len(text)} characters"):
+            out = check_array("ids", call("encode", fn, text, list(vocab)), kind="i")
+            hidden_equal("ids", out, ref.encode(text, vocab))
+    r.done()
+
+
+def check_decode(fn) -> None:
+    r = Report("decode (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("decode", case))
+        vocab = ref.build_vocab([_random_text(rng, 80)])
+        n = int(rng.integers(0, 60)) if case else 0
+        # mostly characters, some PAD / UNK / EOS
+        p = np.full(len(vocab), 0.8 / (len(vocab) - 3))
+        p[:3] = [0.1, 0.05, 0.05] if case % 2 else [0.1, 0.1, 0.0]
+        ids = rng.choice(len(vocab), size=n, p=p / p.sum()).astype(np.int64)
+        with r.case(f"random case {case}: {n} ids"):
+            got = call("decode", fn, ids.copy(), list(vocab))
+            check_type("decode(...)", got, str)
+            if got != ref.decode(ids, vocab):
+                raise CheckFailed(f"decode: the text differs from the reference for ids {ids.tolist()} "
+                                  f"(you returned {got!r})")
+    r.done()
+
+
+def check_sequence_cross_entropy(fn) -> None:
+    r = Report("sequence_cross_entropy (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("sequence_cross_entropy", case))
+        B, T, V = (1, 1, 2) if case == 0 else tuple(int(v) for v in rng.integers(1, 10, 3) + [0, 0, 1])
+        scale = float(rng.choice([1.0, 5.0, 300.0]))
+        logits = rng.normal(0, scale, (B, T, V))
+        targets = rng.integers(0, V, (B, T))
+        mask = rng.random((B, T)) < 0.7
+        mask[0, 0] = True
+        if B > 1:
+            mask[-1] = False  # a row that is all padding
+        with r.case(f"random case {case}: B={B}, T={T}, V={V}, logits of scale {scale:g}"):
+            got = call("sequence_cross_entropy", fn, logits.copy(), targets.copy(), mask.copy())
+            hidden_close("loss", got, ref.sequence_cross_entropy(logits, targets, mask))
+    r.done()
+
+
+def _chi2(draws, q, N, what="draws"):
+    draws = np.asarray(draws).reshape(-1)
+    V = len(q)
+    if draws.size and (draws.min() < 0 or draws.max() >= V):
+        raise CheckFailed(f"sample_with_temperature returned ids outside 0..{V - 1}")
+    freq = np.bincount(draws, minlength=V)[:V]
+    if np.any(freq[q == 0] > 0):
+        raise CheckFailed("sample_with_temperature drew a token whose logit is -inf")
+    m = q > 0
+    expected = N * q[m]
+    stat = float(np.sum((freq[m] - expected) ** 2 / expected))
+    limit = chi2_threshold(int(m.sum()) - 1)
+    if stat > limit:
+        raise CheckFailed(f"sample_with_temperature: the {what} in {N} draws do not follow the expected "
+                          f"distribution (chi-squared {stat:.1f}, limit {limit:.1f})")
+
+
+def check_sample_with_temperature(fn) -> None:
+    r = Report("sample_with_temperature (hidden)")
+    N = 3000
+    for case in cases(4):
+        rng = np.random.default_rng(seed("sample_with_temperature", case))
+        V = int(rng.integers(2, 10))
+        logits = rng.normal(0, 2, V)
+        if case % 2:
+            logits[rng.integers(V)] = -np.inf
+        T = float(rng.choice([0.25, 0.7, 1.0, 2.5]))
+        q = ref.temperature_probs(logits, T)
+        with r.case(f"random case {case}: V={V}, T={T}"):
+            g = np.random.default_rng(case)
+            draws = []
+            for _ in range(N):
+                tok = call("sample_with_temperature", fn, logits.copy(), T, g)
+                if not isinstance(tok, (int, np.integer)):
+                    raise CheckFailed(f"sample_with_temperature must return an int, got {type(tok).__name__}")
+                draws.append(int(tok))
+            _chi2(draws, q, N)
+    with r.case("T = 0 is argmax; the same generator state gives the same draws"):
+        rng = np.random.default_rng(seed("sample_with_temperature", 99))
+        logits = rng.normal(0, 1, 7)
+        got = call("sample_with_temperature", fn, logits.copy(), 0.0, np.random.default_rng(0))
+        check_equal("sample_with_temperature(..., T=0)", int(got), int(np.argmax(logits)))
+        a = [call("sample_with_temperature", fn, logits, 1.3, g) for g in [np.random.default_rng(4)] for _ in range(20)]
+        b = [call("sample_with_temperature", fn, logits, 1.3, g) for g in [np.random.default_rng(4)] for _ in range(20)]
+        if [int(x) for x in a] != [int(x) for x in b]:
+            raise CheckFailed("sample_with_temperature: two generators seeded alike gave different draws")
+    r.done()
+
+
+# --------------------------------------------------------------------------- torch models
+def _torch():
+    import torch
+    return torch
+
+
+def _device():
+    from rnncourse import env
+    return env.device()
+
+
+@contextlib.contextmanager
+def _one_thread(dev):
+    """Tiny models train fastest on one CPU thread; several threads spin and crawl on a
+    busy machine (measured: 40 s against 1 s for 100 steps on 2 loaded cores)."""
+    torch = _torch()
+    before = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _make(name, cls, *args, init_seed=0, device=None):
+    torch = _torch()
+    torch.manual_seed(init_seed)
+    model = call(name, cls, *args)
+    if not isinstance(model, torch.nn.Module):
+        raise CheckFailed(f"{name}(...) must be a torch.nn.Module, got {type(model).__name__}")
+    return model.to(device) if device is not None else model
+
+
+def _pair(name, out):
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise CheckFailed(f"{name}.forward must return a tuple (logits, h_T), got {type(out).__name__}")
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _names_data():
+    from rnncourse import data
+    train, valid = data.names("train"), data.names("valid")
+    vocab = ref.build_vocab(train)
+    return train, valid, vocab, ref.bigram_nll(train, valid, vocab, k=0.5)
+
+
+def check_CharRNN(cls) -> None:
+    torch = _torch()
+    r = Report("CharRNN (hidden)")
+    dev = _device()
+    tol = tolerance(torch.float32, dev)
+    for case in cases(3):
+        rng = np.random.default_rng(seed("CharRNN", case))
+        V, H, E = (int(v) for v in rng.integers(3, 12, 3))
+        B, T = (1, 1) if case == 0 else (int(rng.integers(2, 6)), int(rng.integers(2, 9)))
+        ids = torch.as_tensor(rng.integers(0, V, (B, T)), device=dev)
+        with r.case(f"random case {case}: V={V}, hidden={H}, embed={E}, batch B={B}, length T={T}"):
+            model = _make("CharRNN", cls, V, H, E, init_seed=case, device=dev).eval()
+            with torch.no_grad():
+                logits, h = _pair("CharRNN", call("CharRNN.forward", model, ids))
+                check_shape("logits", logits, (B, T, V))
+                check_shape("h_T", h, (1, B, H))
+                # running the sequence in two pieces, passing h_T on, gives the same logits
+                k = T // 2
+                if k:
+                    l1, h1 = _pair("CharRNN", call("CharRNN.forward", model, ids[:, :k]))
+                    l2, _ = _pair("CharRNN", call("CharRNN.forward", model, ids[:, k:], h1))
+                    hidden_close("logits of the second piece, run from h_T of the first", l2, logits[:, k:].cpu().numpy(),
+                                 dtype=torch.float32, device=dev)
+                if T > 2:
+                    other = ids.clone()
+                    other[:, 0] = (other[:, 0] + 1) % V
+                    l3, _ = call("CharRNN.forward", model, other)
+                    if np.allclose(l3[:, -1].cpu().numpy(), logits[:, -1].cpu().numpy(), rtol=tol.rtol, atol=tol.atol):
+                        raise CheckFailed("CharRNN: the logits at the last step do not depend on the first token "
+                                          "(do the outputs come from the hidden states?)")
+    train, valid, vocab, baseline = _names_data()
+    c = CHAR_RNN
+    with r.case(f"trained by the course's loop ({c['steps']} Adam steps, hidden={c['hidden_size']}, "
+                f"embed={c['embed_size']}) on names('train'), scored on names('valid')"), _one_thread(dev):
+        model = _make("CharRNN", cls, len(vocab), c["hidden_size"], c["embed_size"],
+                      init_seed=seed("CharRNN", 100) % 2**31, device=dev)
+        losses = call("training CharRNN", ref.train_char_rnn, model, train, vocab, steps=c["steps"],
+                      batch_size=c["batch_size"], lr=c["lr"], seed=seed("CharRNN", 101) % 2**31, device=dev)
+        nll = call("CharRNN", ref.char_rnn_nll, model, valid, vocab, device=dev)
+        if not np.isfinite(nll) or nll > baseline - CHAR_RNN_MARGIN:
+            raise CheckFailed(f"CharRNN: validation NLL {nll:.3f} nats/char, but it must beat the add-k character "
+                              f"bigram ({baseline:.3f}) by {CHAR_RNN_MARGIN} (training loss went "
+                              f"{losses[0]:.3f} -> {np.mean(losses[-20:]):.3f})")
+    r.done()
+
+
+@functools.lru_cache(maxsize=None)
+def _genre_data():
+    from rnncourse import data
+    rows = data.shakespeare_lines("train")
+    train_rows = [row for row in rows if row["act"] != "5"]
+    held = [row for row in rows if row["act"] == "5"]
+    rng = np.random.default_rng(seed("LineClassifier", 200))
+    held = [held[i] for i in np.sort(rng.choice(len(held), CLASSIFIER_EVAL, replace=False))]
+    tokens, labels = ref.genre_data(train_rows)
+    vocab = ref.word_vocab(tokens, min_count=3)
+    ids, lengths = ref.word_batch(tokens, vocab)
+    htok, hlabels = ref.genre_data(held)
+    hids, hlengths = ref.word_batch(htok, vocab)
+    return vocab, (ids, lengths, labels), (hids, hlengths, hlabels), ref.majority_accuracy(labels, hlabels)
+
+
+def check_LineClassifier(cls) -> None:
+    torch = _torch()
+    r = Report("LineClassifier (hidden)")
+    dev = _device()
+    for case in cases(3):
+        rng = np.random.default_rng(seed("LineClassifier", case))
+        V, E, H, C = (int(v) for v in rng.integers(3, 12, 4))
+        B = 1 if case == 0 else int(rng.integers(2, 7))
+        lengths = rng.integers(1, 9, B)
+        ids = np.zeros((B, int(lengths.max())), dtype=np.int64)
+        for i, n in enumerate(lengths):
+            ids[i, :n] = rng.integers(1, V, n)
+        with r.case(f"random case {case}: V={V}, embed={E}, hidden={H}, classes={C}, lengths {lengths.tolist()}"):
+            model = _make("LineClassifier", cls, V, E, H, C, init_seed=case, device=dev).eval()
+            with torch.no_grad():
+                t_ids = torch.as_tensor(ids, device=dev)
+                t_len = torch.as_tensor(lengths, device=dev)
+                out = call("LineClassifier.forward", model, t_ids, t_len)
+                check_shape("logits", out, (B, C))
+                padded = torch.cat([t_ids, torch.zeros(B, 3, dtype=torch.long, device=dev)], 1)
+                more = call("LineClassifier.forward", model, padded, t_len)
+                hidden_close("logits after appending 3 pad columns (must not change)", more, out.cpu().numpy(),
+                             dtype=torch.float32, device=dev)
+                i = B - 1
+                alone = call("LineClassifier.forward", model, t_ids[i:i + 1, :lengths[i]], t_len[i:i + 1])
+                hidden_close(f"logits of line {i} run alone, unpadded", alone, out[i:i + 1].cpu().numpy(),
+                             dtype=torch.float32, device=dev)
+    vocab, (ids, lengths, labels), (hids, hlengths, hlabels), majority = _genre_data()
+    c = CLASSIFIER
+    with r.case(f"trained by the course's loop ({c['steps']} Adam steps) on acts 1-4 of the training plays, "
+                f"scored on {CLASSIFIER_EVAL} lines of their act 5"), _one_thread(dev):
+        model = _make("LineClassifier", cls, len(vocab), c["embed_size"], c["hidden_size"], len(ref.GENRES),
+                      init_seed=seed("LineClassifier", 100) % 2**31, device=dev)
+        call("training LineClassifier", ref.train_line_classifier, model, ids, lengths, labels, steps=c["steps"],
+             batch_size=c["batch_size"], lr=c["lr"], seed=seed("LineClassifier", 101) % 2**31, device=dev)
+        acc = call("LineClassifier", ref.classifier_accuracy, model, hids, hlengths, hlabels, device=dev)
+        if acc < majority + CLASSIFIER_MARGIN:
+            raise CheckFailed(f"LineClassifier: held-out accuracy {acc:.3f}, but it must beat always predicting "
+                              f"the majority genre ({majority:.3f}) by {CLASSIFIER_MARGIN}")
+    r.done()

@@ -1,0 +1,136 @@
+"""Chapter 2's checks, run in-process on the reference, on alternatives and on bugs.
+
+Fast companions of test_grading.py: every planted bug must be caught (by the visible
+check where a small case shows it, by the hidden check otherwise) with a message that
+names the function; every correct alternative and the notebook's own solution must pass.
+The model checks train small models (about 10 to 20 s each on 2 CPU cores).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from autograde.hidden import ch02 as hidden
+from autograde.reference import ch02 as ref
+from rnncourse.checks import ch02 as visible
+from rnncourse.checks.core import CheckFailed
+from tests import fixtures_ch02
+from tests.submissions import ROOT, answer_sources
+
+A = "ch02_rnn"
+FUNCTIONS = ["rnn_step", "rnn_forward", "encode", "decode", "sequence_cross_entropy",
+             "sample_with_temperature", "CharRNN", "LineClassifier"]
+GIVEN = ("setup", "vocab")   # given cells whose code the answers may use
+
+
+def _namespace() -> dict:
+    """Globals of the notebook's given code (numpy, torch, nn, F, PAD, UNK, EOS, ...)."""
+    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
+    ns: dict = {}
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in GIVEN:
+            src = "".join(cell["source"])
+            if "env.setup" in src:   # imports only; no seeding or printing
+                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith(("info =", "device =")))
+            exec(src, ns)
+    return ns
+
+
+def _define(source: str, name: str):
+    ns = _namespace()
+    exec(source, ns)
+    return ns[name]
+
+
+def _both(name, fn):
+    getattr(visible, f"check_{name}")(fn)
+    getattr(hidden, f"check_{name}")(fn)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_reference_passes_visible_and_hidden(name):
+    _both(name, getattr(ref, name))
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_notebook_solution_passes(name):
+    _both(name, _define(answer_sources(A)[name], name))
+
+
+@pytest.mark.parametrize("name", sorted(fixtures_ch02.ALTERNATIVES))
+def test_correct_alternatives_pass(name):
+    _both(name, _define(fixtures_ch02.ALTERNATIVES[name], name))
+
+
+@pytest.mark.parametrize("name", sorted(fixtures_ch02.BUGS))
+def test_planted_bugs_are_caught_with_a_useful_message(name):
+    fn = _define(fixtures_ch02.BUGS[name], name)
+    with pytest.raises(CheckFailed) as e:
+        _both(name, fn)
+    msg = str(e.value)
+    assert name in msg
+    assert any(w in msg for w in ("expected", "differ", "outside tolerance", "distribution", "depend",
+                                  "must")), msg
+
+
+def test_every_answer_cell_has_a_bug_and_a_check():
+    answers = set(answer_sources(A))
+    assert answers == set(FUNCTIONS) == set(fixtures_ch02.BUGS)
+
+
+def test_stub_gets_not_implemented_message():
+    def rnn_step(x, h_prev, W_xh, W_hh, b_h):
+        raise NotImplementedError()
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        visible.check_rnn_step(rnn_step)
+
+
+def test_char_rnn_quality_check_rejects_a_model_without_memory(monkeypatch):
+    """The quality gate itself: a model whose logits ignore the history is a bigram
+    model at best, and must not beat the bigram baseline by the margin."""
+    bug = _define(fixtures_ch02.BUGS["CharRNN"], "CharRNN")
+    monkeypatch.setattr(hidden, "cases", lambda n: range(0))   # skip the structural cases
+    with pytest.raises(CheckFailed, match="must beat the add-k character bigram"):
+        hidden.check_CharRNN(bug)
+
+
+def test_classifier_quality_check_rejects_a_constant_model(monkeypatch):
+    import torch
+
+    class Constant(torch.nn.Module):
+        def __init__(self, vocab_size, embed_size, hidden_size, num_classes):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.zeros(num_classes))
+
+        def forward(self, ids, lengths):
+            return self.bias.expand(ids.shape[0], -1)
+    monkeypatch.setattr(hidden, "cases", lambda n: range(0))
+    with pytest.raises(CheckFailed, match="must beat always predicting the majority"):
+        hidden.check_LineClassifier(Constant)
+
+
+def test_hidden_sampler_check_does_not_depend_on_global_random_state():
+    base = _define(fixtures_ch02.ALTERNATIVES["sample_with_temperature"], "sample_with_temperature")
+
+    def noisy(logits, temperature, rng):
+        np.random.random(3)
+        return base(logits, temperature, rng)
+    for s in (0, 1):
+        np.random.seed(s)
+        hidden.check_sample_with_temperature(noisy)
+
+
+def test_bigram_baseline_matches_a_dictionary_count():
+    names = ["ab", "ba", "abc"]
+    vocab = ref.build_vocab(names)
+    V = len(vocab)
+    # pairs: (eos,a) (a,b) (b,eos) | (eos,b) (b,a) (a,eos) | (eos,a) (a,b) (b,c) (c,eos)
+    from collections import Counter
+    seqs = [["<eos>"] + list(n) + ["<eos>"] for n in names]
+    pairs = Counter((s[i], s[i + 1]) for s in seqs for i in range(len(s) - 1))
+    prev = Counter(p for p, _ in pairs.elements())
+    k = 0.5
+    nll = [-np.log((pairs[(s[i], s[i + 1])] + k) / (prev[s[i]] + k * V)) for s in seqs for i in range(len(s) - 1)]
+    assert ref.bigram_nll(names, names, vocab, k) == pytest.approx(np.mean(nll))
