@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from rnncourse.checks.core import CheckFailed, check_close, check_shape, to_numpy, tolerance
+from rnncourse.checks.core import CheckFailed, check_close, check_shape, chi2_threshold, to_numpy, tolerance
 
 SEED_VARIABLE = "RNNCOURSE_CHECK_SEED"
 
@@ -45,3 +45,23 @@ def hidden_close(name: str, got, expected, *, dtype="float64", device="cpu") -> 
         raise CheckFailed(f"{name}: got None. Did the function forget to `return`?")
     check_close(name, to_numpy(got) if not isinstance(got, (int, float)) else got, expected,
                 rtol=tol.rtol, atol=tol.atol, show_expected=False)
+
+
+def check_distribution(who: str, draws, q, what: str = "draws") -> None:
+    """Draws of a sampler against the probabilities ``q``: ids in range, no draw of a
+    zero-probability token, and a chi-squared statistic within a generous bound."""
+    draws = np.asarray(draws).reshape(-1)
+    q = np.asarray(q, dtype=float)
+    V, N = len(q), draws.size
+    if N and (draws.min() < 0 or draws.max() >= V):
+        raise CheckFailed(f"{who} returned token ids outside 0..{V - 1}")
+    freq = np.bincount(draws, minlength=V)[:V]
+    if np.any(freq[q == 0] > 0):
+        raise CheckFailed(f"{who} drew a token whose probability is 0")
+    m = q > 0
+    expected = N * q[m]
+    stat = float(np.sum((freq[m] - expected) ** 2 / expected))
+    limit = chi2_threshold(int(m.sum()) - 1)
+    if stat > limit:
+        raise CheckFailed(f"{who}: the {what} in {N} draws do not follow the expected distribution "
+                          f"(chi-squared {stat:.1f}, limit {limit:.1f})")
