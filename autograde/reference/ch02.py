@@ -150,6 +150,26 @@ def bigram_nll(train_names, eval_names, vocab, k: float = 0.5) -> float:
     return float(-np.log(probs[x[m], y[m]]).mean())
 
 
+def _fixed_adam_loop(model, n_items: int, batch_loss, *, steps: int, batch_size: int, lr: float, seed: int):
+    """The course's one training policy for graded models: Adam, batches of item indices
+    drawn by a seeded generator, gradient norm clipped at 1.  ``batch_loss(idx)`` returns
+    the loss of the items ``idx``.  Returns the training losses, one per step."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = batch_loss(torch.randint(0, n_items, (batch_size,), generator=g))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
 def train_char_rnn(model, names, vocab, *, steps: int, batch_size: int = 64, lr: float = 0.01,
                    seed: int = 0, device="cpu"):
     """The fixed training loop of the hidden check: Adam on random batches of names.
@@ -160,22 +180,13 @@ def train_char_rnn(model, names, vocab, *, steps: int, batch_size: int = 64, lr:
     import torch.nn.functional as F
 
     x, y, m = (torch.as_tensor(a) for a in name_batch(names, vocab))
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for _ in range(steps):
-        idx = torch.randint(0, len(names), (batch_size,), generator=g)
+
+    def batch_loss(idx):
         xb, yb, mb = x[idx].to(device), y[idx].to(device), m[idx].to(device)
         L = int(mb.sum(1).max())
         logits, _ = model(xb[:, :L])
-        loss = F.cross_entropy(logits[mb[:, :L]], yb[:, :L][mb[:, :L]])
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses
+        return F.cross_entropy(logits[mb[:, :L]], yb[:, :L][mb[:, :L]])
+    return _fixed_adam_loop(model, len(names), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
 
 
 def char_rnn_nll(model, names, vocab, device="cpu", batch_size: int = 1024) -> float:
@@ -272,22 +283,12 @@ def train_line_classifier(model, ids, lengths, labels, *, steps: int, batch_size
     import torch.nn.functional as F
 
     ids, lengths, labels = (torch.as_tensor(a) for a in (ids, lengths, labels))
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for _ in range(steps):
-        idx = torch.randint(0, len(labels), (batch_size,), generator=g)
+
+    def batch_loss(idx):
         lb = lengths[idx]
-        L = int(lb.max())
-        logits = model(ids[idx, :L].to(device), lb.to(device))
-        loss = F.cross_entropy(logits, labels[idx].to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses
+        logits = model(ids[idx, :int(lb.max())].to(device), lb.to(device))
+        return F.cross_entropy(logits, labels[idx].to(device))
+    return _fixed_adam_loop(model, len(labels), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
 
 
 def classifier_accuracy(model, ids, lengths, labels, device="cpu", batch_size: int = 1024) -> float:
