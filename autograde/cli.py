@@ -7,18 +7,23 @@
     python -m autograde export [ASSIGNMENT ...]         write the grades CSV from the gradebook
     python -m autograde run ASSIGNMENT SOURCE           collect + grade: the whole class, one command
 
-Everything nbgrader does (release, autograde, feedback, the gradebook) is real nbgrader,
-run as a subprocess per student so that one broken submission cannot stop the batch.
+Release and the gradebook are nbgrader's.  Grading is ours (``autograde.engine``): each
+submission is graded by a process of its own, its code runs in a sandbox
+(``autograde.sandbox``) and the checks run outside it; N submissions are graded in
+parallel and one writer puts the scores into nbgrader's gradebook.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import os
+import queue
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +79,9 @@ class Outcome:
     status: str  # graded | graded-with-problems | timeout | crash | grader-error | not-graded
     problems: list[str] = field(default_factory=list)
     scores: dict[str, float | None] = field(default_factory=dict)
+    tests: dict[str, dict] = field(default_factory=dict)      # grade_id -> status, score, message
     seconds: float = 0.0
+    sandbox: str = ""
 
 
 def _students(course: Course, assignment: str, only: list[str] | None) -> list[str]:
@@ -89,65 +96,54 @@ def _students(course: Course, assignment: str, only: list[str] | None) -> list[s
     return found
 
 
-def _scores(course: Course, spec: AssignmentSpec, student: str) -> dict[str, float | None]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    out: dict[str, float | None] = {}
-    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
-        for nb, gid, _ in spec.questions:
-            try:
-                out[gid] = float(gb.find_grade(gid, nb, spec.name, student).score)
-            except MissingEntry:
-                out[gid] = None
-    return out
+_SEVERITY = ("grader-error", "crash", "timeout")
 
 
-def _test_messages(course: Course, spec: AssignmentSpec, student: str) -> dict[str, str]:
-    """The error each failed test cell printed, from the autograded notebook."""
-    msgs = {}
-    for nb in spec.notebooks:
-        path = course.autograded / student / spec.name / f"{nb}.ipynb"
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for cell in data.get("cells", []):
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error" and gid:
-                    msgs[gid] = f"{out.get('ename')}: {out.get('evalue')}"[:2000]
-    return msgs
-
-
-def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float) -> Outcome:
+def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float, slot: int = 0) -> Outcome:
+    """Validate one submission, then grade it in a process of its own
+    (``python -m autograde.engine``), whose student code runs in the sandbox."""
     start = time.time()
     folder = course.submitted / student / spec.name
     problems: list[Problem] = validate_submission(course, spec, folder)
     notes = collect_notes(course, spec.name).get(student, [])
     outcome = Outcome(student, "graded", [*notes, *(str(p) for p in problems)])
+    outcome.scores = {gid: None for _, gid, _ in spec.questions}
     if any(p.fatal for p in problems):
         outcome.status = "not-graded"
-        outcome.scores = {gid: None for _, gid, _ in spec.questions}
         outcome.seconds = time.time() - start
         return outcome
+    results = course.work / ".sandbox" / "results" / spec.name
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / f"{student}.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "autograde.engine", spec.name, student, "--slot", str(slot), "--out", str(out)]
     try:
-        proc = _nbgrader(course, "autograde", spec.name, f"--student={student}", "--force", timeout=timeout)
-        log = proc.stdout + proc.stderr
+        proc = subprocess.run(cmd, cwd=course.root, env=course.env(), capture_output=True, text=True, timeout=timeout)
+        log = (proc.stdout + proc.stderr)[-3000:]
+        failed = proc.returncode != 0 or not out.exists()
     except subprocess.TimeoutExpired:
-        proc, log = None, ""
-        outcome.problems.append(f"timeout: grading took longer than {timeout:.0f} s and was stopped")
-    if proc is not None and proc.returncode != 0:
-        outcome.problems.append("grader-error: nbgrader autograde failed: " + _last_error(log))
-    if "Kernel died" in log or "DeadKernelError" in log:
-        outcome.problems.append("crash: the notebook's kernel died while running")
-    if "Timeout waiting for execute reply" in log or "CellTimeoutError" in log:
-        outcome.problems.append("timeout: a cell ran past the cell time limit")
-    outcome.scores = _scores(course, spec, student)
-    kinds = {p.split(":", 1)[0] for p in outcome.problems}
-    if all(v is None for v in outcome.scores.values()):
+        failed, log = True, f"grading took longer than {timeout:.0f} s and was stopped"
+    if failed:
         outcome.status = "grader-error"
-    else:  # the most serious problem names the status; scores after a crash are not answers
-        outcome.status = next((k for k in ("crash", "timeout", "grader-error") if k in kinds),
-                              "graded-with-problems" if outcome.problems else "graded")
+        outcome.problems.append("grader-error: grading this submission failed: " + _last_error(log))
+        outcome.seconds = time.time() - start
+        return outcome
+    result = json.loads(out.read_text(encoding="utf-8"))
+    outcome.sandbox = result.get("sandbox", "")
+    for nb_name, nb in result["notebooks"].items():
+        for note in nb.get("notes", []):
+            outcome.problems.append(f"note: {nb_name}: {note}")
+        for cell in nb.get("cells", []):
+            if cell["status"] in ("crash", "timeout"):
+                outcome.problems.append(f"{cell['status']}: {nb_name}: cell {cell['cell']}: {cell.get('message', '')}")
+        for gid, t in nb["tests"].items():
+            outcome.tests[gid] = t
+            outcome.scores[gid] = t["score"]
+            if t["status"] in _SEVERITY:
+                outcome.problems.append(f"{t['status']}: {nb_name}: test {gid}: {t['message'].splitlines()[0][:300]}")
+    kinds = {p.split(":", 1)[0] for p in outcome.problems}
+    outcome.status = next((k for k in _SEVERITY if k in kinds),
+                          "graded-with-problems" if outcome.problems else "graded")
     outcome.seconds = time.time() - start
     return outcome
 
@@ -157,23 +153,58 @@ def _last_error(log: str) -> str:
     return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output")[:500]
 
 
+def default_workers() -> int:
+    """Parallel grading processes: one per two CPU cores, at least one; on GPU machines,
+    no more than four per GPU (they share it through CUDA's own scheduling)."""
+    n = max(1, (os.cpu_count() or 2) // 2)
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            n = min(n, 4 * torch.cuda.device_count())
+    except Exception:
+        pass
+    return n
+
+
 def grade(course: Course, assignment: str, students: list[str] | None = None, timeout: float = 1800,
-          feedback_too: bool = True, out: Path | None = None) -> list[Outcome]:
+          feedback_too: bool = True, out: Path | None = None, workers: int | None = None) -> list[Outcome]:
+    from autograde.sandbox import prepare_data_view
+
     spec = course.spec(assignment)
     _ensure_in_gradebook(course, assignment)
     todo = _students(course, assignment, students)
     if not todo:
         raise SystemExit(f"error: no submissions in {course.submitted}/*/{assignment}; run `collect` first")
+    prepare_data_view(course.work / ".sandbox" / "data")     # once, before the workers start
+    workers = max(1, min(workers or default_workers(), len(todo)))
+    slots: queue.Queue[int] = queue.Queue()
+    for i in range(workers):
+        slots.put(i)
+
+    def job(student: str) -> Outcome:
+        slot = slots.get()
+        try:
+            return grade_one(course, spec, student, timeout, slot)
+        finally:
+            slots.put(slot)
+
+    print(f"grading {len(todo)} submissions of {assignment} with {workers} worker{'s' if workers > 1 else ''}")
     outcomes = []
-    for i, student in enumerate(todo, 1):
-        o = grade_one(course, spec, student, timeout)
-        total = sum(v for v in o.scores.values() if v is not None)
-        print(f"[{i}/{len(todo)}] {student}: {o.status}, {total:g}/{spec.max_score:g} points ({o.seconds:.1f} s)")
-        for p in o.problems:
-            print(f"    ! {p}")
-        outcomes.append(o)
-    messages = {o.student: _test_messages(course, spec, o.student) for o in outcomes}
-    _write_reports(course, spec, outcomes, messages)
+    t0 = time.time()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(job, s): s for s in todo}
+        for i, fut in enumerate(as_completed(futures), 1):
+            o = fut.result()
+            total = sum(v for v in o.scores.values() if v is not None)
+            print(f"[{i}/{len(todo)}] {o.student}: {o.status}, {total:g}/{spec.max_score:g} points ({o.seconds:.1f} s)")
+            for p in o.problems:
+                print(f"    ! {p}")
+            outcomes.append(o)
+    outcomes.sort(key=lambda o: o.student)
+    print(f"graded in {time.time() - t0:.1f} s")
+    write_gradebook(course, spec, outcomes)
+    _write_reports(course, spec, outcomes)
     if feedback_too:
         feedback(course, assignment, [o.student for o in outcomes if o.status != "not-graded"])
     path = export(course, [assignment], out)
@@ -181,29 +212,82 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
     return outcomes
 
 
-def _write_reports(course: Course, spec: AssignmentSpec, outcomes: list[Outcome], messages) -> None:
+def write_gradebook(course: Course, spec: AssignmentSpec, outcomes: list[Outcome]) -> None:
+    """The one writer: every graded submission's scores into nbgrader's gradebook (so
+    formgrader shows them).  A score of None (grader error) is left for manual grading."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+        for o in outcomes:
+            if o.status == "not-graded":
+                continue
+            gb.update_or_create_student(o.student)
+            gb.update_or_create_submission(spec.name, o.student)
+            for nb, gid, _ in spec.questions:
+                g = gb.find_grade(gid, nb, spec.name, o.student)
+                score = o.scores.get(gid)
+                g.auto_score = score
+                g.needs_manual_grade = score is None
+            gb.db.commit()
+
+
+def _write_reports(course: Course, spec: AssignmentSpec, outcomes: list[Outcome]) -> None:
     folder = course.work / "reports" / spec.name
     folder.mkdir(parents=True, exist_ok=True)
     for o in outcomes:
         tests = []
         for nb, gid, pts in spec.questions:
-            score = o.scores.get(gid)
-            status = "not-run" if score is None else ("pass" if score >= pts else "fail")
-            if any(p.startswith("missing-cells") and gid in p for p in o.problems):
-                status = "missing-cell"
+            t = o.tests.get(gid)
+            if t is None:
+                status, score, message = "not-run", None, ""
+            else:
+                status, score, message = t["status"], t["score"], t.get("message", "")
             tests.append({"notebook": nb, "test": gid, "points": pts, "score": score, "status": status,
-                          "message": messages.get(o.student, {}).get(gid, "")})
+                          "message": message})
         (folder / f"{o.student}.json").write_text(json.dumps(
             {"student": o.student, "assignment": spec.name, "status": o.status, "problems": o.problems,
-             "tests": tests, "seconds": round(o.seconds, 2)}, indent=1))
+             "sandbox": o.sandbox, "tests": tests, "seconds": round(o.seconds, 2)}, indent=1))
 
 
 # ------------------------------------------------------------------------- feedback / export
 def feedback(course: Course, assignment: str, students: list[str] | None = None) -> None:
+    """HTML feedback per student: a table of every test's status, points and message,
+    then the graded notebook.  Test cells show the course's visible checks only: no hidden
+    test code, hidden inputs or reference outputs (the messages never contain them)."""
+    import html
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    spec = course.spec(assignment)
+    exporter = HTMLExporter()
     for student in students if students is not None else _students(course, assignment, None):
-        proc = _nbgrader(course, "generate_feedback", assignment, f"--student={student}", "--force")
-        if proc.returncode != 0:
-            print(f"    ! feedback for {student} failed: {_last_error(proc.stdout + proc.stderr)}")
+        report_path = course.work / "reports" / assignment / f"{student}.json"
+        if not report_path.exists():
+            continue
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        for nb_name in spec.notebooks:
+            src = course.autograded / student / assignment / f"{nb_name}.ipynb"
+            if not src.exists():
+                continue
+            nb = nbformat.reads(src.read_text(encoding="utf-8"), as_version=4)
+            rows = [t for t in report["tests"] if t["notebook"] == nb_name]
+            got = sum(t["score"] or 0 for t in rows)
+            lines = [f"# Feedback: {assignment}, {html.escape(student)}", "",
+                     f"**{got:g} / {sum(t['points'] for t in rows):g} points** (status: {report['status']})", "",
+                     "| test | status | points | message |", "|---|---|---|---|"]
+            for t in rows:
+                msg = html.escape((t.get("message") or "").strip().splitlines()[-1] if t.get("message") else "")
+                score = "-" if t["score"] is None else f"{t['score']:g}"
+                lines.append(f"| `{t['test']}` | {t['status']} | {score} / {t['points']:g} | {msg[:300]} |")
+            problems = [p for p in report.get("problems", [])]
+            if problems:
+                lines += ["", "Notes from the grader:", ""] + [f"* {html.escape(p)}" for p in problems]
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
+            body, _ = exporter.from_notebook_node(nb)
+            out = course.feedback / student / assignment / f"{nb_name}.html"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(body, encoding="utf-8")
     print(f"feedback: {course.feedback}/<student>/{assignment}/")
 
 
@@ -257,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--student", action="append", help="grade only this student (repeatable)")
         p.add_argument("--timeout", type=float, default=1800, help="seconds per submission (default 1800)")
         p.add_argument("--no-feedback", action="store_true")
+        p.add_argument("--workers", type=int, help="parallel grading processes (default: one per two cores)")
         p.add_argument("--out", type=Path, help="grades CSV path (default autograde/grades_<assignment>.csv)")
     p = sub.add_parser("feedback", help="write HTML feedback for graded submissions")
     p.add_argument("assignment")
@@ -276,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd in ("grade", "run"):
         if args.cmd == "run":
             collect(course, course.spec(args.assignment), args.source, args.pattern)
-        outcomes = grade(course, args.assignment, args.student, args.timeout, not args.no_feedback, args.out)
+        outcomes = grade(course, args.assignment, args.student, args.timeout, not args.no_feedback, args.out,
+                         args.workers)
         bad = [o for o in outcomes if o.status in ("not-graded", "grader-error")]
         print(f"{len(outcomes)} submissions: {len(outcomes) - len(bad)} graded, {len(bad)} not graded (see status)")
     elif args.cmd == "feedback":

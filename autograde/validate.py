@@ -10,6 +10,8 @@ codes:
   invalid-notebook   JSON, but not a version-4 Jupyter notebook nbformat can read
   wrong-assignment   a notebook of another assignment (its graded cells belong elsewhere)
   missing-cells      graded cells (answers or tests) were deleted or their metadata stripped
+                     (graded anyway: tests are restored from the course's notebook)
+  metadata-stripped  no nbgrader metadata at all (graded: answers found by the names they define)
   duplicate-cells    a graded cell appears more than once
   extra-notebook     a notebook the assignment does not have (ignored)
 """
@@ -59,6 +61,38 @@ def _owner(course: Course, ids: set[str], assignment: str) -> str | None:
     return None
 
 
+def _defines_answers(course: Course, assignment: str, notebook: str, nb: dict) -> bool:
+    """Whether the code cells of ``nb`` define most of the names the answer cells of the
+    released notebook define (a notebook whose nbgrader metadata was stripped)."""
+    import ast
+
+    release = course.notebooks / assignment / f"{notebook}.ipynb"
+    if not release.exists():
+        return False
+
+    def names(code: str) -> set[str]:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            return set()
+        return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+    def src(cell) -> str:
+        s = cell.get("source", "")
+        return "".join(s) if isinstance(s, list) else str(s)
+
+    wanted: set[str] = set()
+    for cell in json.loads(release.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and not meta.get("grade"):
+            wanted |= names(src(cell))
+    have: set[str] = set()
+    for cell in nb.get("cells", []):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            have |= names(src(cell))
+    return bool(wanted) and len(wanted & have) * 2 >= len(wanted)
+
+
 def validate_submission(course: Course, spec: AssignmentSpec, folder: Path) -> list[Problem]:
     """Problems of one student's submission folder ``submitted/<student>/<assignment>``."""
     import nbformat
@@ -96,6 +130,9 @@ def validate_submission(course: Course, spec: AssignmentSpec, folder: Path) -> l
             owner = _owner(course, mine, spec.name)
             if owner:
                 problems.append(Problem("wrong-assignment", name, f"this is a notebook of assignment {owner!r}, not {spec.name!r}"))
+            elif not ids and _defines_answers(course, spec.name, name, nb):
+                problems.append(Problem("metadata-stripped", name, "the notebook has no nbgrader metadata (an editor "
+                                        "stripped it); answers were found by the names they define, tests restored"))
             else:
                 problems.append(Problem("wrong-assignment", name, "none of this assignment's graded cells is present "
                                         "(a different notebook, or all nbgrader metadata stripped)"))

