@@ -75,6 +75,10 @@ class Course:
 
 
 def _has_cuda() -> bool:
+    from pathlib import Path as _P
+
+    if not any(_P("/dev").glob("nvidia*")) and not os.environ.get("CUDA_VISIBLE_DEVICES"):
+        return False   # no NVIDIA device: skip importing torch (seconds) to find out
     try:
         import torch
 

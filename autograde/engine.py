@@ -240,6 +240,7 @@ def _check_calls_safe(code: str, aliases: dict[str, str]) -> bool:
 @dataclass
 class Limits:
     cell_seconds: float = float(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
+    test_seconds: float = float(os.environ.get("RNNCOURSE_TEST_TIMEOUT", os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600")))
     notebook_seconds: float = float(os.environ.get("RNNCOURSE_NOTEBOOK_TIMEOUT", "3600"))
     max_restarts: int = 4
 
@@ -320,7 +321,7 @@ def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s
             except ProtocolError as exc:
                 cells.append({"cell": step.label, "status": "crash", "message": str(exc)})
             continue
-        tests[step.label] = run_test(step, worker, min(limits.cell_seconds, left()))
+        tests[step.label] = run_test(step, worker, min(limits.test_seconds, left()))
         tests[step.label]["seconds"] = round(time.monotonic() - t0, 2)
     worker.stop()
     return tests, cells
@@ -376,8 +377,12 @@ def default_policy(course: Course, gpu: bool | None = None) -> SandboxPolicy:
 
         gpu = _has_cuda()
     view = prepare_data_view(course.work / ".sandbox" / "data")
-    return SandboxPolicy(data_view=view, gpu=gpu,
-                         threads=int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1")))
+    policy = SandboxPolicy(data_view=view, gpu=gpu, threads=int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1")))
+    for var, attr in (("RNNCOURSE_MEMORY_BYTES", "memory_bytes"), ("RNNCOURSE_SCRATCH_BYTES", "scratch_bytes"),
+                      ("RNNCOURSE_MAX_PROCESSES", "max_processes"), ("RNNCOURSE_OUTPUT_CAP", "output_bytes")):
+        if os.environ.get(var):
+            setattr(policy, attr, int(os.environ[var]))
+    return policy
 
 
 def grade_submission(course: Course, spec: AssignmentSpec, student: str, slot: int = 0,

@@ -261,7 +261,15 @@ class Worker:
             return {"$h": known[1]}
         self._seq += 1
         key = f"g{self._seq}"
-        if isinstance(obj, np.random.Generator):
+        from rnncourse.checks.functions import PortableFunction
+
+        if isinstance(obj, PortableFunction):
+            state, arrays = wire.encode(obj.state())
+            if arrays:  # the state's arrays travel inline as lists of the right dtype
+                state, _ = wire.encode(_inline(obj.state()))
+            cls = type(obj)
+            spec = {"$h": key, "make": "portable", "cls": f"{cls.__module__}:{cls.__qualname__}", "state": state}
+        elif isinstance(obj, np.random.Generator):
             bg = obj.bit_generator
             state, _ = wire.encode(bg.state)
             spec = {"$h": key, "make": "numpy.Generator", "bit_generator": type(bg).__name__, "state": state}
@@ -332,6 +340,17 @@ class RemoteAttribute:
 
     def __call__(self, *args, **kwargs):
         return self._worker.call(self._target, args, kwargs, attr=self._attr, what=f"calling .{self._attr}")
+
+
+def _inline(x: Any) -> Any:
+    """Arrays as nested lists (for the small state of portable functions)."""
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, dict):
+        return {k: _inline(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_inline(v) for v in x)
+    return x
 
 
 def _rename(x: Any, ren: dict[str, str]) -> Any:

@@ -81,6 +81,8 @@ class SandboxPolicy:
         env = self._env(scratch if mode == "rlimits" else Path("/scratch"))
         if uid is not None:
             os.chown(scratch, uid, uid)
+        if mode == "bubblewrap" or uid is not None:   # a PID namespace, or a uid of its own
+            env["RNNCOURSE_KILL_STRAYS"] = "1"
         if mode == "rlimits":
             drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
             return [*drop, *argv], env, self._preexec

@@ -104,6 +104,14 @@ class Worker:
             bitgen = getattr(np.random, h["bit_generator"])()
             bitgen.state = wire.decode(h["state"], {}, None)
             return np.random.Generator(bitgen)
+        if what == "portable":
+            module, _, name = str(h["cls"]).partition(":")
+            if module != "rnncourse.checks.functions":
+                raise wire.WireError(f"cannot make {h['cls']!r}")
+            import importlib
+
+            cls = getattr(importlib.import_module(module), name)
+            return cls(**dict(wire.decode(h["state"], {}, None)))
         if what == "callback":
             key = h["$h"]
             return lambda *a, **k: self._callback(key, a, k)
@@ -215,6 +223,26 @@ class Worker:
         sys.stdout.flush()
         self.send({}, value, has_value=True)
 
+    @staticmethod
+    def _kill_strays() -> None:
+        """Stop every other process of this sandbox (a fork bomb's children, forgotten
+        background jobs) after each cell and call.  Only where the grader says it is
+        safe: inside a PID namespace, or under a uid of the grader's own."""
+        if os.environ.get("RNNCOURSE_KILL_STRAYS") == "1":
+            import signal
+
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                return   # nothing to stop
+            while True:  # reap them: a zombie still counts against the process limit
+                try:
+                    os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
+                except OSError:
+                    break
+
     def serve(self) -> None:
         while True:
             try:
@@ -224,8 +252,10 @@ class Worker:
             op = msg.get("op")
             if op == "exec":
                 self.op_exec(msg, arrays)
+                self._kill_strays()
             elif op == "call":
                 self.op_call(msg, arrays)
+                self._kill_strays()
             elif op == "ping":
                 self.send({"pong": True})
             elif op == "exit":

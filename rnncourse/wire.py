@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 
 MAX_HEADER = 64 * 2**20     # bytes of JSON per message
-MAX_BLOB = 1024 * 2**20     # bytes of arrays per message
+MAX_BLOB = 256 * 2**20      # bytes of arrays per message
 MAX_DEPTH = 64
 _KINDS = set("biufcU")      # numpy dtype kinds that may cross (no objects, no void/records)
 _FACTORIES = {"int": int, "float": float, "list": list, "dict": dict, "set": set, "str": str}
@@ -56,7 +56,7 @@ def encode(value: Any, on_object: Callable[[Any], dict] | None = None) -> tuple[
         if a.dtype.kind not in _KINDS:
             raise Unportable(f"arrays of dtype {a.dtype} cannot be sent (only numbers, booleans and text)")
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(a)
+        arrays[key] = np.asarray(a, order="C")
         return key
 
     def enc(x: Any, depth: int) -> Any:
@@ -184,7 +184,7 @@ def pack(header: Any, arrays: dict[str, np.ndarray] | None = None) -> bytes:
     arrays = arrays or {}
     table, blobs = [], []
     for name, a in arrays.items():
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")
         table.append([name, a.dtype.str, list(a.shape)])
         blobs.append(a.tobytes())
     body = dict(header) if isinstance(header, dict) else {"value": header}

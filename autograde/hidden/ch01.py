@@ -14,6 +14,7 @@ import numpy as np
 from autograde.hidden.common import check_distribution, cases, hidden_close, hidden_equal, seed
 from autograde.reference import ch01 as ref
 from rnncourse.checks.core import CheckFailed, Report, call, check_array
+from rnncourse.checks.functions import Constant, LastTokenTable, WindowProb
 
 
 def _corpus(rng, V, T):
@@ -100,11 +101,8 @@ def check_perplexity(fn) -> None:
         rng = np.random.default_rng(seed("perplexity", case))
         V, n = int(rng.integers(2, 20)), int(rng.integers(1, 5))
         ids = _corpus(rng, V, int(rng.integers(n, 500)))
-        table = rng.dirichlet(np.ones(V), size=V)  # P(w | last context token)
-
-        def prob_fn(windows, table=table):
-            w = np.asarray(windows)
-            return table[w[:, 0], w[:, -1]] if w.shape[1] > 1 else table[0, w[:, -1]]
+        table = rng.dirichlet(np.ones(V), size=V)  # P(w | first token of the window)
+        prob_fn = WindowProb(table)
         with r.case(f"random case {case}: {len(ids)} tokens, n={n}"):
             hidden_close("perplexity", call("perplexity", fn, prob_fn, ids.copy(), n), ref.perplexity(prob_fn, ids, n))
     r.done()
@@ -123,15 +121,14 @@ def check_sample(fn) -> None:
         q = ref.temperature_probs(p, T)
         N = 3000
         with r.case(f"random distribution {case}: V={V}, T={T}"):
-            draws = check_array("samples", call("sample", fn, lambda ctx, p=p: p.copy(), np.array([0]), N, T, np.random.default_rng(case)), kind="i")
+            draws = check_array("samples", call("sample", fn, Constant(p), np.array([0]), N, T, np.random.default_rng(case)), kind="i")
             check_distribution("sample", draws, q)
     # 2. a Markov chain: the next token depends on the last one
     rng = np.random.default_rng(seed("sample", 99))
     V = 5
     P = rng.dirichlet(np.ones(V), size=V)
     with r.case("a first-order Markov chain (next token depends on the previous one)"):
-        draws = np.asarray(call("sample", fn, lambda ctx: P[int(np.asarray(ctx).reshape(-1)[-1])].copy(),
-                                np.array([0]), 6000, 1.0, np.random.default_rng(5)))
+        draws = np.asarray(call("sample", fn, LastTokenTable(P), np.array([0]), 6000, 1.0, np.random.default_rng(5)))
         seq = np.concatenate([[0], draws])
         for a in range(V):
             nxt = seq[1:][seq[:-1] == a]
@@ -140,11 +137,11 @@ def check_sample(fn) -> None:
     # 3. determinism and T = 0
     with r.case("the same generator state gives the same samples; T = 0 is argmax"):
         p = np.array([0.2, 0.5, 0.3])
-        a = np.asarray(call("sample", fn, lambda c: p, np.array([1]), 30, 1.3, np.random.default_rng(123)))
-        b = np.asarray(call("sample", fn, lambda c: p, np.array([1]), 30, 1.3, np.random.default_rng(123)))
+        a = np.asarray(call("sample", fn, Constant(p), np.array([1]), 30, 1.3, np.random.default_rng(123)))
+        b = np.asarray(call("sample", fn, Constant(p), np.array([1]), 30, 1.3, np.random.default_rng(123)))
         if not np.array_equal(a, b):
             raise CheckFailed("two runs with generators seeded alike gave different samples")
-        g = np.asarray(call("sample", fn, lambda c: p, np.array([1]), 7, 0.0, np.random.default_rng(0)))
+        g = np.asarray(call("sample", fn, Constant(p), np.array([1]), 7, 0.0, np.random.default_rng(0)))
         if not np.array_equal(g, np.ones(7)):
             raise CheckFailed(f"at T = 0 expected the argmax token every time, got {g.tolist()}")
     r.done()

