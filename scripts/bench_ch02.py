@@ -6,8 +6,12 @@ Names (data.names, split by a hash of the name):
 * the best character n-gram model of chapter 1 (interpolated Kneser-Ney, n and D chosen on
   validation) scored on exactly the positions the RNN predicts (every character and the
   end of the name), and the add-0.5 bigram of the hidden check;
-* the reference CharRNN trained by the course's fixed loop; validation and test negative
-  log-likelihood per character (nats and bits);
+* the reference CharRNN trained by rnncourse.names_training (the notebook's training cell,
+  settings names_training.SETTINGS[mode]; in full mode with input noise, dropout on the
+  RNN's outputs, a cosine schedule and the best validation checkpoint); validation and test
+  negative log-likelihood per character (nats);
+* full mode only: the same class trained plainly by the course's fixed loop with the former
+  full-mode settings (hidden 96, 1000 steps), the unregularised reference point;
 * names sampled from it, and the fraction of them that also occur in the training set.
 
 Genre of a line (data.shakespeare_lines of the training plays; acts 1-4 train, act 5 held
@@ -32,16 +36,17 @@ sys.path.insert(0, str(REPO))
 
 from autograde.reference import ch01 as R1  # noqa: E402
 from autograde.reference import ch02 as R2  # noqa: E402
-from rnncourse import data, env  # noqa: E402
+from rnncourse import data, env, names_training  # noqa: E402
 
+# the names model's settings live in rnncourse.names_training.SETTINGS (shared with the notebook)
 SETTINGS = {
-    "fast": {"char_rnn": dict(hidden_size=64, embed_size=16, steps=300, batch_size=64, lr=0.01),
-             "classifier": dict(embed_size=64, hidden_size=64, steps=1000, batch_size=128, lr=0.005)},
-    # 4,145 training names: a larger or longer-trained model overfits (measured: H=256 and
-    # 4000 steps gave 2.22 nats/char on validation, H=128 and 3000 steps 2.11)
-    "full": {"char_rnn": dict(hidden_size=96, embed_size=24, steps=1000, batch_size=64, lr=0.005),
-             "classifier": dict(embed_size=128, hidden_size=128, steps=4000, batch_size=128, lr=0.003)},
+    "fast": {"classifier": dict(embed_size=64, hidden_size=64, steps=1000, batch_size=128, lr=0.005)},
+    "full": {"classifier": dict(embed_size=128, hidden_size=128, steps=4000, batch_size=128, lr=0.003)},
 }
+# the unregularised reference point of full mode: the fixed loop with the best plain settings
+# found (a larger or longer-trained model overfits: H=256 and 4000 steps gave 2.22 nats/char
+# on validation, H=128 and 3000 steps 2.11)
+PLAIN_FULL = dict(hidden_size=96, embed_size=24, steps=1000, batch_size=64, lr=0.005)
 
 
 def ngram_names_nll(train_names, eval_names, vocab, n, discount=0.75):
@@ -84,23 +89,33 @@ def names_section(mode):
     train, valid, test = data.names("train"), data.names("valid"), data.names("test")
     vocab = R2.build_vocab(train)
     grid = {}
-    for n in range(1, 8):
-        for D in (0.5, 0.75, 0.9):
+    orders, discounts = range(1, 9), (0.5, 0.75, 0.85, 0.9, 0.95)  # the best lies inside the grid
+    for n in orders:
+        for D in discounts:
             grid[(n, D)] = ngram_names_nll(train, valid, vocab, n, D)
     (best_n, best_D), best_valid = min(grid.items(), key=lambda kv: kv[1])
-    ngram = {"by_order": {n: min(v for (m, _), v in grid.items() if m == n) for n in range(1, 8)},
+    ngram = {"grid": {"orders": list(orders), "discounts": list(discounts)},
+             "by_order": {n: min(v for (m, _), v in grid.items() if m == n) for n in orders},
              "best_n": best_n, "best_discount": best_D, "valid_nll": best_valid,
              "test_nll": ngram_names_nll(train, test, vocab, best_n, best_D),
              "bigram_add05_valid_nll": R2.bigram_nll(train, valid, vocab, k=0.5),
              "bigram_add05_test_nll": R2.bigram_nll(train, test, vocab, k=0.5)}
-    cfg = SETTINGS[mode]["char_rnn"]
+    cfg = names_training.SETTINGS[mode]
     torch.manual_seed(0)
     model = R2.CharRNN(len(vocab), cfg["hidden_size"], cfg["embed_size"])
     t0 = time.perf_counter()
-    losses = R2.train_char_rnn(model, train, vocab, steps=cfg["steps"], batch_size=cfg["batch_size"], lr=cfg["lr"])
+    run = names_training.train(model, *R2.name_batch(train, vocab), valid=R2.name_batch(valid, vocab), **cfg)
     train_s = time.perf_counter() - t0
-    rnn = {"config": cfg, "train_seconds": train_s, "final_train_loss": float(np.mean(losses[-50:])),
+    rnn = {"config": cfg, "train_seconds": train_s, "final_train_loss": float(np.mean(run["losses"][-50:])),
+           "best_step": run["best_step"], "valid_history": run["valid_history"],
            "valid_nll": R2.char_rnn_nll(model, valid, vocab), "test_nll": R2.char_rnn_nll(model, test, vocab)}
+    if mode == "full":
+        torch.manual_seed(0)
+        plain = R2.CharRNN(len(vocab), PLAIN_FULL["hidden_size"], PLAIN_FULL["embed_size"])
+        R2.train_char_rnn(plain, train, vocab, steps=PLAIN_FULL["steps"], batch_size=PLAIN_FULL["batch_size"],
+                          lr=PLAIN_FULL["lr"])
+        rnn["plain_fixed_loop"] = {"config": PLAIN_FULL, "valid_nll": R2.char_rnn_nll(plain, valid, vocab),
+                                   "test_nll": R2.char_rnn_nll(plain, test, vocab)}
     rng = np.random.default_rng(0)
     train_set = set(train)
     samples = {}
