@@ -25,8 +25,8 @@ import zipfile
 
 import pytest
 
-from tests import fixtures_ch01, fixtures_ch02
-from tests.submissions import ROOT, course_copy, filled, student_notebook
+from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03
+from tests.submissions import ROOT, answer_sources, course_copy, filled, student_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -206,3 +206,56 @@ def test_ch02_each_planted_bug_costs_exactly_its_exercise(graded_ch02, sid):
     for gid, pts in _points(B).items():
         lost = gid[: -len("_tests")] in planted[sid]
         assert _score(row, gid, B) == (0.0 if lost else pts), (sid, gid, row)
+
+
+# ----------------------------------------------------------------------------- chapter 3
+# Chapter 3 plants up to two bugs per answer cell (fixtures_ch03.BUGS: label -> (cell,
+# source)). The j-th bug of the i-th answer cell goes to submission "bugs-<2j + i % 2>", so
+# no submission has two bugs in one cell and each leaves every other cell untouched: each
+# must lose exactly the exercises of its bugs.
+C3 = "ch03_bptt"
+
+
+def _spread(bugs: dict[str, tuple[str, str]], cells: list[str]) -> dict[str, dict[str, str]]:
+    """submission id -> {answer cell: bug source}."""
+    subs: dict[str, dict[str, str]] = {}
+    seen = {cell: 0 for cell in cells}
+    for label in sorted(bugs):
+        cell, source = bugs[label]
+        sid = f"bugs-{2 * seen[cell] + cells.index(cell) % 2}"
+        seen[cell] += 1
+        subs.setdefault(sid, {})[cell] = source
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded_ch03(tmp_path_factory):
+    planted = _spread(fixtures_ch03.BUGS, list(answer_sources(C3)))
+    subs = {"reference": filled(C3), "untouched": student_notebook(C3)}
+    subs.update({sid: filled(C3, cells) for sid, cells in planted.items()})
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch03"), C3, subs)
+    return out, rows, {sid: sorted(cells) for sid, cells in planted.items()}
+
+
+def test_ch03_reference_full_untouched_zero(graded_ch03):
+    _, rows, _ = graded_ch03
+    points = _points(C3)
+    assert rows["reference"]["status"] == "graded"
+    assert float(rows["reference"]["total"]) == sum(points.values()), rows["reference"]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+def test_ch03_every_bug_is_planted():
+    planted = _spread(fixtures_ch03.BUGS, list(answer_sources(C3)))
+    assert sum(len(cells) for cells in planted.values()) == len(fixtures_ch03.BUGS)
+    assert all(0 < len(cells) < len(answer_sources(C3)) for cells in planted.values())
+
+
+@pytest.mark.parametrize("sid", sorted(_spread(fixtures_ch03.BUGS, list(answer_sources(C3)))))
+def test_ch03_each_planted_bug_costs_exactly_its_exercise(graded_ch03, sid):
+    _, rows, planted = graded_ch03
+    row = rows[sid]
+    assert row["status"] == "graded", row
+    for gid, pts in _points(C3).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, C3) == (0.0 if lost else pts), (sid, gid, row)

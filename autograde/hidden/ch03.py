@@ -1,0 +1,272 @@
+"""Hidden checks for chapter 3: the student's functions against the reference.
+
+Inputs come from generators seeded here (``seed(name, case)``), never from global random
+state; gradients are compared in float64 with the tight tolerances of ``hidden_close``
+(relative 1e-7), and messages never show reference values.  Every backward check includes
+batch size 1, sequence length 1 and a non-zero initial state, so a missing term (no h0
+gradient, no bias gradient, weights not summed over time, a wrong tanh derivative) fails.
+
+``train_tbptt`` is checked three ways: with lr = 0 its losses must be those of the schedule
+(state carried across chunks, reset at each pass); a few updates must give the reference's
+parameters (the gradient is cut at the chunk boundary); and a model it trains on the real
+corpus is scored here, on held-out (test split) text the sandbox never sees.  The training
+budgets do not depend on RNNCOURSE_MODE.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+from autograde.hidden.common import cases, hidden_close, seed
+from autograde.reference import ch02 as ref2
+from autograde.reference import ch03 as ref
+from rnncourse.checks.core import CheckFailed, Report, call, check_array, check_close, check_equal, check_shape, check_type
+
+GRADS = ("dx", "dh_prev", "dW_xh", "dW_hh", "db_h")
+SEQ_GRADS = ("dxs", "dh0", "dW_xh", "dW_hh", "db_h")
+
+# finite differences carry rounding error of order 1e-16 * |f| / eps, about 1e-10 here
+NUMERIC_RTOL, NUMERIC_ATOL = 1e-6, 1e-8
+
+# the quality check of train_tbptt (about 3 s on one CPU thread)
+TBPTT = dict(hidden_size=64, k=25, steps=300, lr=0.01, batch_size=32)
+TBPTT_MARGIN = 0.6          # nats per character below the add-0.5 unigram
+VALID_CHARS = 20_000        # held-out characters scored
+
+
+def _weights(rng, D, H, scale=1.0):
+    return (rng.normal(0, scale / np.sqrt(D), (D, H)), rng.normal(0, scale / np.sqrt(H), (H, H)),
+            rng.normal(0, 0.3, H))
+
+
+def _sizes(rng, case, with_t=True):
+    """Case 0: everything 1; case 1: batch 1; case 2: length 1; then random sizes."""
+    B, T, D, H = (int(v) for v in rng.integers(2, 7, 4))
+    if case == 0:
+        B, T, D, H = 1, 1, 1, 1
+    elif case == 1:
+        B = 1
+    elif case == 2:
+        T = 1
+    return (B, T, D, H) if with_t else (B, D, H)
+
+
+def _five(name, out, labels):
+    if not isinstance(out, (tuple, list)) or len(out) != 5:
+        raise CheckFailed(f"{name} must return a tuple of five arrays {labels}, got {type(out).__name__}")
+    return tuple(check_array(f"{name}: {lab}", o, kind="f") for lab, o in zip(labels, out))
+
+
+def check_rnn_step_backward(fn) -> None:
+    r = Report("rnn_step_backward (hidden)")
+    for case in cases(6):
+        rng = np.random.default_rng(seed("rnn_step_backward", case))
+        B, D, H = _sizes(rng, case, with_t=False)
+        W_xh, W_hh, b = _weights(rng, D, H, scale=1.5)
+        x, h_prev = rng.normal(size=(B, D)), rng.uniform(-1, 1, (B, H))
+        h = ref.rnn_step(x, h_prev, W_xh, W_hh, b)
+        dh = rng.normal(size=(B, H))
+        args = (dh, x, h_prev, h, W_xh, W_hh)
+        with r.case(f"random case {case}: B={B}, D={D}, H={H}"):
+            out = _five("rnn_step_backward", call("rnn_step_backward", fn, *(a.copy() for a in args)), GRADS)
+            for lab, o, e in zip(GRADS, out, ref.rnn_step_backward(*args)):
+                hidden_close(f"rnn_step_backward: {lab}", o, e)
+    r.done()
+
+
+def _sequence(rng, case, scale=1.5):
+    B, T, D, H = _sizes(rng, case)
+    W_xh, W_hh, b = _weights(rng, D, H, scale)
+    xs, h0 = rng.normal(size=(B, T, D)), rng.uniform(-1, 1, (B, H))      # a non-zero initial state
+    hs = ref.rnn_forward(xs, h0, W_xh, W_hh, b)
+    dhs = rng.normal(size=(B, T, H))
+    if case == 3:
+        dhs[:, :-1] = 0.0             # a loss on the last state only: all else flows back through time
+    return (B, T, D, H), {"W_xh": W_xh, "W_hh": W_hh, "b_h": b}, xs, h0, hs, dhs
+
+
+def check_rnn_backward(fn) -> None:
+    r = Report("rnn_backward (hidden)")
+    for case in cases(7):
+        rng = np.random.default_rng(seed("rnn_backward", case))
+        (B, T, D, H), p, xs, h0, hs, dhs = _sequence(rng, case)
+        args = (dhs, xs, h0, hs, p["W_xh"], p["W_hh"])
+        with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}, non-zero h0"
+                    + (", loss on the last state only" if case == 3 else "")):
+            out = _five("rnn_backward", call("rnn_backward", fn, *(a.copy() for a in args)), SEQ_GRADS)
+            for lab, o, e in zip(SEQ_GRADS, out, ref.rnn_backward(*args)):
+                hidden_close(f"rnn_backward: {lab}", o, e)
+    r.done()
+
+
+def _pair(out):
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(o, dict) for o in out):
+        raise CheckFailed(f"grad_check must return a tuple (numeric, rel_error) of two dicts, got {type(out).__name__}")
+    for which, d in zip(("numeric", "rel_error"), out):
+        missing = set(ref.CHECKED) - set(d)
+        if missing:
+            raise CheckFailed(f"grad_check: {which} lacks the keys {sorted(missing)}")
+    return out
+
+
+def check_grad_check(fn) -> None:
+    r = Report("grad_check (hidden)")
+    for case in cases(5):
+        rng = np.random.default_rng(seed("grad_check", case))
+        (B, T, D, H), p, xs, h0, hs, dhs = _sequence(rng, case if case < 3 else 4, scale=1.2)
+        if case == 3:
+            xs[..., 0] = 0.0          # row 0 of W_xh never matters: numeric and analytic are exactly 0
+        truth = ref.backward_dict(dhs, xs, h0, hs, p["W_xh"], p["W_hh"])
+        analytic = {k: truth[k].copy() for k in ref.CHECKED}
+        what = "correct analytic gradients"
+        if case >= 2:                  # a wrong claim: some entries scaled, some flipped, some 0
+            what = "partly wrong analytic gradients"
+            for k in ref.CHECKED:
+                a = analytic[k]
+                a *= rng.choice([1.0, 1.0, 1.001, 0.5, 2.0, -1.0], size=a.shape)
+                if case == 4:
+                    a[rng.random(a.shape) < 0.2] = 0.0
+        eps = 1e-5 if case != 1 else 1e-4
+        inputs = (p, xs, h0, dhs, analytic)
+        before = [{k: v.copy() for k, v in p.items()}, xs.copy(), h0.copy(), dhs.copy(),
+                  {k: v.copy() for k, v in analytic.items()}]
+        with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}, eps={eps:g}, {what}"):
+            numeric, rel = _pair(call("grad_check", fn, *inputs, eps=eps))
+            expected = ref.numeric_gradients(p, xs, h0, dhs, eps)
+            for k in ref.CHECKED:
+                got = check_array(f"grad_check: numeric[{k!r}]", numeric[k], kind="f")
+                check_shape(f"grad_check: numeric[{k!r}]", got, expected[k].shape)
+                check_close(f"grad_check: numeric[{k!r}]", got, expected[k], rtol=NUMERIC_RTOL, atol=NUMERIC_ATOL,
+                            show_expected=False, context="(centred differences with the given eps)")
+                # the formula, applied to the student's own numeric gradient
+                hidden_close(f"grad_check: rel_error[{k!r}]", rel[k], ref.rel_error(analytic[k], got))
+            for k in p:
+                check_equal(f"params[{k!r}] after grad_check", p[k], before[0][k])
+            check_equal("h0 after grad_check", h0, before[2])
+            for k in analytic:
+                check_equal(f"analytic[{k!r}] after grad_check", analytic[k], before[4][k])
+    r.done()
+
+
+def check_autograd_gradients(fn) -> None:
+    r = Report("autograd_gradients (hidden)")
+    for case in cases(5):
+        rng = np.random.default_rng(seed("autograd_gradients", case))
+        (B, T, D, H), p, xs, h0, hs, dhs = _sequence(rng, case)
+        with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}, non-zero h0"):
+            out = call("autograd_gradients", fn, {k: v.copy() for k, v in p.items()}, xs.copy(), h0.copy(), dhs.copy())
+            check_type("autograd_gradients(...)", out, dict)
+            expected = ref.backward_dict(dhs, xs, h0, hs, p["W_xh"], p["W_hh"])
+            for k in ref.AUTOGRAD_KEYS:
+                if k not in out:
+                    raise CheckFailed(f"autograd_gradients: the result lacks the key {k!r}")
+                hidden_close(f"autograd_gradients: [{k!r}]", check_array(f"autograd_gradients: [{k!r}]", out[k], kind="f"),
+                             expected[k])
+    r.done()
+
+
+# --------------------------------------------------------------------------- truncated BPTT
+@contextlib.contextmanager
+def _one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _random_lm(rng, V, H):
+    return {"W_xh": rng.normal(0, 1.0, (V, H)), "W_hh": rng.normal(0, 1.0 / np.sqrt(H), (H, H)),
+            "b_h": rng.normal(0, 0.1, H), "W_hy": rng.normal(0, 1.0 / np.sqrt(H), (H, V)), "b_y": rng.normal(0, 0.1, V)}
+
+
+def _trained(out, params, steps):
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or not isinstance(out[0], dict):
+        raise CheckFailed(f"train_tbptt must return a tuple (trained params dict, losses array), got {type(out).__name__}")
+    trained, losses = out
+    for key, v in params.items():
+        if key not in trained:
+            raise CheckFailed(f"train_tbptt: the trained parameters lack {key!r}")
+        check_shape(f"train_tbptt: trained[{key!r}]", check_array(f"train_tbptt: trained[{key!r}]", trained[key], kind="f"),
+                    v.shape)
+    losses = check_array("train_tbptt: losses", losses, kind="f")
+    check_shape("train_tbptt: losses", losses, (steps,))
+    return trained, losses
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus():
+    from rnncourse import data
+    train = data.shakespeare("train", size="fast")
+    # held out: the test split, which the sandboxed submission cannot read
+    valid = data.shakespeare("test", size="fast")
+    vocab = ref2.build_vocab([train])
+    train_ids, valid_ids = ref2.encode(train, vocab), ref2.encode(valid, vocab)[:VALID_CHARS]
+    return len(vocab), train_ids, valid_ids, ref.unigram_nll(train_ids, valid_ids, len(vocab))
+
+
+def check_train_tbptt(fn) -> None:
+    r = Report("train_tbptt (hidden)")
+    with _one_thread():
+        for case in cases(3):
+            rng = np.random.default_rng(seed("train_tbptt", case))
+            V, H, B, k = int(rng.integers(3, 8)), int(rng.integers(2, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+            if case == 0:
+                B = 1
+            C = int(rng.integers(2, 4))
+            n = C * k + int(rng.integers(0, k))             # streams of n steps, C chunks (a remainder unused)
+            ids = rng.integers(0, V, B * n + 1 + int(rng.integers(0, B)))
+            params = _random_lm(rng, V, H)
+            steps = 2 * C + 1                               # a little more than two passes
+            with r.case(f"random case {case}, lr = 0: V={V}, H={H}, B={B}, k={k}, {C} chunks per pass, {steps} updates"):
+                before = {key: v.copy() for key, v in params.items()}
+                trained, losses = _trained(call("train_tbptt", fn, params, ids.copy(), V, k, steps, 0.0, B), params, steps)
+                expected = ref.chunk_losses(params, ids, k, B, steps)
+                carry_err = np.abs(losses - expected).max()
+                reset_err = np.abs(losses - ref.chunk_losses(params, ids, k, B, steps, carry=False)).max()
+                if carry_err > 1e-6 and reset_err < 1e-9:
+                    raise CheckFailed("train_tbptt: with lr = 0 every chunk's loss is that of a zero start state; "
+                                      "carry the state from each chunk into the next one")
+                try:
+                    hidden_close("train_tbptt: losses with lr = 0", losses, expected)
+                except CheckFailed as exc:
+                    raise CheckFailed(f"{exc}\n(with lr = 0 the losses depend only on the schedule: streams, chunks, "
+                                      "the state carried from chunk to chunk and reset to zeros at the start of a "
+                                      "pass, and the mean over the B * k positions)") from None
+                for key in params:
+                    check_equal(f"params[{key!r}] after the call", params[key], before[key])
+                    hidden_close(f"train_tbptt: trained[{key!r}] with lr = 0", trained[key], before[key])
+            for opt_name, lr in (("adam", 0.05), ("adagrad", 0.3)):
+                if case == 2 and opt_name == "adagrad" or case == 1 and opt_name == "adam":
+                    continue
+                with r.case(f"random case {case}: {steps} {opt_name} updates, lr = {lr}, against the reference"):
+                    trained, losses = _trained(call("train_tbptt", fn, params, ids.copy(), V, k, steps, lr, B,
+                                                    optimizer=opt_name), params, steps)
+                    exp_params, exp_losses = ref.train_tbptt(params, ids, V, k, steps, lr, B, optimizer=opt_name)
+                    try:
+                        for key in ref.LM_NAMES:
+                            hidden_close(f"train_tbptt: trained[{key!r}]", trained[key], exp_params[key])
+                        hidden_close("train_tbptt: losses", losses, exp_losses)
+                    except CheckFailed as exc:
+                        raise CheckFailed(f"{exc}\n(the losses with lr = 0 were right, so look at the updates: the "
+                                          "gradient must stop at the chunk boundary (detach the carried state), the "
+                                          "optimiser is created once, and nothing is clipped)") from None
+        V, train_ids, valid_ids, baseline = _corpus()
+        c = TBPTT
+        with r.case(f"trained on the Shakespeare training text (hidden={c['hidden_size']}, k={c['k']}, "
+                    f"{c['steps']} Adam updates), scored on {VALID_CHARS:,} held-out characters"):
+            params = ref.init_lm_params(V, c["hidden_size"], np.random.default_rng(seed("train_tbptt", 100)))
+            trained, losses = _trained(call("train_tbptt", fn, params, train_ids.copy(), V, c["k"], c["steps"], c["lr"],
+                                            c["batch_size"]), params, c["steps"])
+            nll = float(ref.lm_losses({key: np.asarray(trained[key], dtype=np.float64) for key in ref.LM_NAMES},
+                                      valid_ids).mean())
+            if not np.isfinite(nll) or nll > baseline - TBPTT_MARGIN:
+                raise CheckFailed(f"train_tbptt: held-out NLL {nll:.3f} nats/char; the trained model must beat a "
+                                  f"character unigram ({baseline:.3f}) by {TBPTT_MARGIN} (training loss went "
+                                  f"{losses[0]:.3f} -> {np.mean(losses[-20:]):.3f})")
+    r.done()
