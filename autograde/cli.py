@@ -277,9 +277,12 @@ def feedback(course: Course, assignment: str, students: list[str] | None = None)
                      f"**{got:g} / {sum(t['points'] for t in rows):g} points** (status: {report['status']})", "",
                      "| test | status | points | message |", "|---|---|---|---|"]
             for t in rows:
-                msg = html.escape((t.get("message") or "").strip().splitlines()[-1] if t.get("message") else "")
+                said = [ln.strip() for ln in (t.get("message") or "").strip().splitlines() if ln.strip()]
+                # a pass: every "✔ ..." line; otherwise the case and what differs (the full
+                # message is under the test cell below)
+                msg = html.escape("; ".join(said if t["status"] == "pass" else said[:2]).replace("|", "/"))
                 score = "-" if t["score"] is None else f"{t['score']:g}"
-                lines.append(f"| `{t['test']}` | {t['status']} | {score} / {t['points']:g} | {msg[:300]} |")
+                lines.append(f"| `{t['test']}` | {t['status']} | {score} / {t['points']:g} | {msg[:400]} |")
             problems = [p for p in report.get("problems", [])]
             if problems:
                 lines += ["", "Notes from the grader:", ""] + [f"* {html.escape(p)}" for p in problems]

@@ -288,7 +288,7 @@ class Worker:
         if not isinstance(key, str) or not key.startswith("w"):
             raise wire.WireError("bad handle")
         types = [str(t) for t in h.get("types", [])][:32] if isinstance(h.get("types"), list) else []
-        return RemoteObject(self, key, types, bool(h.get("callable")))
+        return _proxy_class(types[0].rsplit(".", 1)[-1] if types else "object")(self, key, types, bool(h.get("callable")))
 
 
 class RemoteFunction:
@@ -332,6 +332,19 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<submission's {self._types[0] if self._types else 'object'}>"
+
+
+_PROXY_CLASSES: dict[str, type] = {}
+
+
+def _proxy_class(name: str) -> type:
+    """A RemoteObject subclass named like the submission's class, so that a message
+    saying "got <type name>" names the student's type, not the proxy's."""
+    if not name.isidentifier():
+        name = "object"
+    if name not in _PROXY_CLASSES:
+        _PROXY_CLASSES[name] = type(name, (RemoteObject,), {})
+    return _PROXY_CLASSES[name]
 
 
 class RemoteAttribute:

@@ -158,7 +158,14 @@ def test_gradebook_is_intact_and_matches_the_csv(batch):
 def test_feedback_has_messages_but_no_hidden_code(batch):
     course = batch["course"]
     html = (course / "autograde" / "feedback" / "honest-bug-kneser-ney" / A / f"{A}.html").read_text()
-    assert "kneser_ney_prob_tests" in html and "fail" in html
+    import re
+
+    rows = {k: v for k, v in re.findall(r"<td><code>(\w+)</code></td>\s*<td>(\w[\w-]*)</td>", html)
+            if k.endswith("_tests")}
+    assert rows == {g: ("fail" if g == "kneser_ney_prob_tests" else "pass") for g in _points()}, rows
+    assert re.search(r"<td>fail</td>\s*<td>0 / 6</td>\s*<td>\[kneser_ney_prob\] n = 2 on the toy corpus", html), \
+        "the summary names the failing case"
+    assert "14 / 20 points" in html
     for secret in ("autograde.hidden", "HIDDEN TESTS", "BEGIN SOLUTION", "autograde.reference"):
         assert secret not in html, secret
     flood = course / "autograde" / "autograded" / "attack-print-flood" / A / f"{A}.ipynb"
