@@ -323,8 +323,20 @@ def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s
             continue
         tests[step.label] = run_test(step, worker, min(limits.test_seconds, left()))
         tests[step.label]["seconds"] = round(time.monotonic() - t0, 2)
+        _explain_missing_names(tests[step.label], cells)
     worker.stop()
     return tests, cells
+
+
+def _explain_missing_names(verdict: dict, cells: list[dict]) -> None:
+    """When a test failed because a graded name is undefined, say what happened to the
+    cell that should have defined it (it raised, crashed or timed out)."""
+    for name in re.findall(r"name '(\w+)' is not defined", verdict.get("message", "")):
+        for cell in cells:
+            if cell["cell"] == name and cell["status"] != "ok":
+                verdict["message"] += (f"\n(the answer cell {name} did not finish: {cell['status']}: "
+                                       f"{str(cell.get('message', '')).strip()[:300]})")
+                break
 
 
 def _verdict(status: str, points: float, message: str, t0: float) -> dict:

@@ -172,6 +172,14 @@ def test_feedback_has_messages_but_no_hidden_code(batch):
     assert flood.stat().st_size < 2_000_000, "a submission's output must not bloat the graded notebook"
 
 
+def test_a_missing_answer_is_explained_by_what_happened_to_its_cell(batch):
+    reports = batch["course"] / "autograde" / "reports" / A
+    crashed = {t["test"]: t for t in json.loads((reports / "attack-os-exit.json").read_text())["tests"]}
+    assert "did not finish: crash" in crashed["mle_prob_tests"]["message"], crashed["mle_prob_tests"]
+    untouched = {t["test"]: t for t in json.loads((reports / "honest-untouched.json").read_text())["tests"]}
+    assert all(t["status"] == "error" for t in untouched.values())
+
+
 def test_regrading_gives_identical_verdicts(batch):
     course = batch["course"]
     some = ["honest-reference", "honest-bug-sample", "attack-fork-bomb", "attack-lying-eq-object",
