@@ -206,12 +206,7 @@ class Worker:
              timeout: float | None = None, what: str = "the call") -> Any:
         timeout = self.call_timeout if timeout is None else timeout
         self.calls += 1
-        head_a, arrays = wire.encode(tuple(args), self._encode_object)
-        head_k, arr_k = wire.encode(dict(kwargs or {}), self._encode_object)
-        if arr_k:
-            ren = {k: f"k{k}" for k in arr_k}
-            head_k = _rename(head_k, ren)
-            arrays.update({ren[k]: v for k, v in arr_k.items()})
+        head_a, head_k, arrays = wire.encode_call(args, kwargs or {}, self._encode_object)
         msg = {"op": "call", "target": target, "args": head_a, "kwargs": head_k}
         if attr:
             msg["attr"] = attr
@@ -363,15 +358,6 @@ def _inline(x: Any) -> Any:
         return {k: _inline(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_inline(v) for v in x)
-    return x
-
-
-def _rename(x: Any, ren: dict[str, str]) -> Any:
-    if isinstance(x, list):
-        return [_rename(v, ren) for v in x]
-    if isinstance(x, dict):
-        return {k: (ren[v] if k in ("$a", "$s", "$t") and isinstance(v, str) and v in ren else _rename(v, ren))
-                for k, v in x.items()}
     return x
 
 

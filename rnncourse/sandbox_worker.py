@@ -146,13 +146,7 @@ class Worker:
         return list(args), dict(kwargs)
 
     def _callback(self, key: str, args: tuple, kwargs: dict) -> Any:
-        head_args, a1 = wire.encode(tuple(args), self._handle_for)
-        head_kw, a2 = wire.encode(dict(kwargs), self._handle_for)
-        arrays = dict(a1)
-        if a2:  # keep array names unique across the two parts
-            ren = {k: f"k{k}" for k in a2}
-            head_kw = _rename(head_kw, ren)
-            arrays.update({ren[k]: v for k, v in a2.items()})
+        head_args, head_kw, arrays = wire.encode_call(args, kwargs, self._handle_for)
         wire.write_message(self.cout, {"op": "callback", "handle": key, "args": head_args, "kwargs": head_kw}, arrays)
         msg, arrays = wire.read_message(self.cin)
         if "exception" in msg:
@@ -262,20 +256,6 @@ class Worker:
                 return
             else:
                 self.send({"exception": {"type": "WireError", "message": f"unknown op {op!r}", "builtin": False}})
-
-
-def _rename(x: Any, ren: dict[str, str]) -> Any:
-    if isinstance(x, list):
-        return [_rename(v, ren) for v in x]
-    if isinstance(x, dict):
-        out = {}
-        for k, v in x.items():
-            if k in ("$a", "$s", "$t") and v in ren:
-                out[k] = ren[v]
-            else:
-                out[k] = _rename(v, ren)
-        return out
-    return x
 
 
 def _setup_process(log_path: str) -> tuple[Any, Any]:

@@ -102,6 +102,14 @@ def encode(value: Any, on_object: Callable[[Any], dict] | None = None) -> tuple[
     return enc(value, 0), arrays
 
 
+def encode_call(args: tuple, kwargs: dict, on_object: Callable[[Any], dict] | None = None) -> tuple[Any, Any, dict]:
+    """``(args header, kwargs header, arrays)`` of a call, encoded together so that their
+    arrays share one namespace."""
+    head, arrays = encode((tuple(args), dict(kwargs)), on_object)
+    head_args, head_kwargs = head["$tu"]
+    return head_args, head_kwargs, arrays
+
+
 def decode(header: Any, arrays: dict[str, np.ndarray], on_handle: Callable[[dict], Any] | None = None,
            as_tensor: Callable[[np.ndarray, str], Any] | None = None) -> Any:
     """Inverse of :func:`encode`.  ``on_handle`` rebuilds handles; ``as_tensor(array,

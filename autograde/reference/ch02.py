@@ -150,43 +150,15 @@ def bigram_nll(train_names, eval_names, vocab, k: float = 0.5) -> float:
     return float(-np.log(probs[x[m], y[m]]).mean())
 
 
-def _fixed_adam_loop(model, n_items: int, batch_loss, *, steps: int, batch_size: int, lr: float, seed: int):
-    """The course's one training policy for graded models: Adam, batches of item indices
-    drawn by a seeded generator, gradient norm clipped at 1.  ``batch_loss(idx)`` returns
-    the loss of the items ``idx``.  Returns the training losses, one per step."""
-    import torch
-
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for _ in range(steps):
-        loss = batch_loss(torch.randint(0, n_items, (batch_size,), generator=g))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses
-
-
 def train_char_rnn(model, names, vocab, *, steps: int, batch_size: int = 64, lr: float = 0.01,
                    seed: int = 0, device="cpu"):
-    """The fixed training loop of the hidden check: Adam on random batches of names.
+    """The fixed training loop of the hidden check (``rnncourse.training.train_char_lm``,
+    the course's one policy for graded models) on ``names``.  Returns the training losses."""
+    from rnncourse import training
 
-    Returns the list of training losses (one per step).
-    """
-    import torch
-    import torch.nn.functional as F
-
-    x, y, m = (torch.as_tensor(a) for a in name_batch(names, vocab))
-
-    def batch_loss(idx):
-        xb, yb, mb = x[idx].to(device), y[idx].to(device), m[idx].to(device)
-        L = int(mb.sum(1).max())
-        logits, _ = model(xb[:, :L])
-        return F.cross_entropy(logits[mb[:, :L]], yb[:, :L][mb[:, :L]])
-    return _fixed_adam_loop(model, len(names), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
+    x, y, m = name_batch(names, vocab)
+    return training.train_char_lm(model, x, y, m, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                                  device=str(device)).tolist()
 
 
 def char_rnn_nll(model, names, vocab, device="cpu", batch_size: int = 1024) -> float:
@@ -278,17 +250,11 @@ def genre_data(rows):
 
 def train_line_classifier(model, ids, lengths, labels, *, steps: int, batch_size: int = 64,
                           lr: float = 0.005, seed: int = 0, device="cpu"):
-    """The fixed training loop of the hidden check: Adam on random batches of lines."""
-    import torch
-    import torch.nn.functional as F
+    """The fixed training loop of the hidden check (``rnncourse.training.train_classifier``)."""
+    from rnncourse import training
 
-    ids, lengths, labels = (torch.as_tensor(a) for a in (ids, lengths, labels))
-
-    def batch_loss(idx):
-        lb = lengths[idx]
-        logits = model(ids[idx, :int(lb.max())].to(device), lb.to(device))
-        return F.cross_entropy(logits, labels[idx].to(device))
-    return _fixed_adam_loop(model, len(labels), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
+    return training.train_classifier(model, ids, lengths, labels, steps=steps, batch_size=batch_size, lr=lr,
+                                     seed=seed, device=str(device)).tolist()
 
 
 def classifier_accuracy(model, ids, lengths, labels, device="cpu", batch_size: int = 1024) -> float:
