@@ -86,6 +86,7 @@ class Worker:
         self._by_handle: dict[str, Any] = {}
         self._seq = 0
         self.calls = 0
+        self.last_changes: list[str] = []   # arguments the last call changed in place
         self._buf = bytearray()
 
     # ------------------------------------------------------------------ life
@@ -217,6 +218,7 @@ class Worker:
             if reply.get("op") == "callback":
                 self._answer_callback(reply, arrays)
                 continue
+            self.last_changes = self._write_back(args, kwargs or {}, reply.get("changed"), arrays)
             if "exception" in reply:
                 raise _exception(reply["exception"] if isinstance(reply["exception"], dict) else {})
             if "value" not in reply:
@@ -226,6 +228,30 @@ class Worker:
                 return wire.decode(reply["value"], arrays, self._decode_handle)
             except wire.WireError as exc:
                 raise ProtocolError(f"{what}: the value sent back is malformed ({exc})") from None
+
+    def _write_back(self, args: tuple, kwargs: dict, changed: Any, arrays: dict) -> list[str]:
+        """Make the grader's arguments what the student's function left them: arrays and
+        tensors changed in place get the new contents, lists and dicts the new entries,
+        generators the state after their draws (``rnncourse.wire.changed_arguments``).
+        Returns the names of the changed arguments (``"h_prev"``, ``"args[1]"``)."""
+        names: list[str] = []
+        if not isinstance(changed, list):
+            return names
+        for item in changed[:256]:
+            try:
+                path, kind, head, name = item
+                target: Any = (tuple(args), dict(kwargs))[0 if path[0] == "args" else 1]
+                for step in path[1:]:
+                    target = target[step]
+                new = wire.decode(head, arrays, self._decode_handle)
+                label = str(name) if isinstance(name, str) else (
+                    f"args[{path[1]}]" if path[0] == "args" else f"{path[1]}")
+                label += "".join(f"[{p!r}]" for p in path[2:])
+                _assign(target, kind, new)
+                names.append(label)
+            except (wire.WireError, LookupError, TypeError, ValueError, AttributeError, RuntimeError):
+                continue
+        return names
 
     def _answer_callback(self, msg: dict, arrays: dict) -> None:
         fn = self._by_handle.get(msg.get("handle"))
@@ -252,8 +278,8 @@ class Worker:
                 raise wire.Unportable("an object of another worker")
             return {"$h": obj._handle}
         known = self._local.get(id(obj))
-        if known is not None and known[0] is obj:
-            return {"$h": known[1]}
+        if known is not None and known[0] is obj and not isinstance(obj, np.random.Generator):
+            return {"$h": known[1]}   # generators travel with their current state every time
         self._seq += 1
         key = f"g{self._seq}"
         from rnncourse.checks.functions import PortableFunction
@@ -348,6 +374,31 @@ class RemoteAttribute:
 
     def __call__(self, *args, **kwargs):
         return self._worker.call(self._target, args, kwargs, attr=self._attr, what=f"calling .{self._attr}")
+
+
+def _assign(target: Any, kind: str, new: Any) -> None:
+    """Write ``new`` into ``target`` in place (see ``Worker._write_back``)."""
+    if kind == "array" and isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
+        if target.shape == new.shape and target.flags.writeable:
+            np.copyto(target, new, casting="unsafe")
+        return
+    if kind == "tensor" and wire._is_tensor(target) and wire._is_tensor(new):
+        import torch
+
+        if tuple(target.shape) == tuple(new.shape):
+            with torch.no_grad():
+                target.copy_(new.to(device=target.device, dtype=target.dtype))
+        return
+    if kind == "list" and isinstance(target, list) and isinstance(new, list):
+        target[:] = new
+        return
+    if kind == "dict" and isinstance(target, dict) and isinstance(new, dict):
+        target.clear()
+        target.update(new)
+        return
+    if kind == "generator" and isinstance(target, np.random.Generator) and isinstance(new, dict):
+        target.bit_generator.state = new
+        return
 
 
 def _inline(x: Any) -> Any:

@@ -69,6 +69,7 @@ class Worker:
         self.objects: dict[str, Any] = {}
         self.ids: dict[int, str] = {}
         self.shell = None
+        self.made_now: dict[str, Any] = {}   # generators rebuilt for the call being made
 
     # ----------------------------------------------------------------- handles
     def _handle_for(self, obj: Any) -> dict:
@@ -103,7 +104,9 @@ class Worker:
 
             bitgen = getattr(np.random, h["bit_generator"])()
             bitgen.state = wire.decode(h["state"], {}, None)
-            return np.random.Generator(bitgen)
+            gen = np.random.Generator(bitgen)
+            self.made_now[h["$h"]] = gen
+            return gen
         if what == "portable":
             module, _, name = str(h["cls"]).partition(":")
             if module != "rnncourse.checks.functions":
@@ -118,8 +121,20 @@ class Worker:
         raise wire.WireError(f"cannot make {what!r}")
 
     # ----------------------------------------------------------------- messages
-    def send(self, header: dict, value: Any = None, has_value: bool = False) -> None:
+    def send(self, header: dict, value: Any = None, has_value: bool = False, changes: list | None = None) -> None:
+        """Send a reply; ``changes`` (arguments the call changed in place) travel with it
+        when they can be encoded, and are dropped (never the reply) when they cannot."""
         arrays: dict = {}
+        if changes:
+            try:
+                head, arrays = wire.encode((value if has_value else None, [c[2] for c in changes]), self._handle_for)
+                head_value, head_news = head["$tu"]
+                if has_value:
+                    header["value"] = head_value
+                header["changed"] = [[c[0], c[1], h, c[3]] for c, h in zip(changes, head_news)]
+                has_value = False
+            except Exception:
+                arrays = {}
         if has_value:
             try:
                 header["value"], arrays = wire.encode(value, self._handle_for)
@@ -204,7 +219,28 @@ class Worker:
             return getattr(importlib.import_module(module), attr)
         raise wire.WireError("malformed call target")
 
+    def _changes(self, msg: dict, sent: dict, fn: Any, args: list, kwargs: dict) -> list:
+        """What the call changed in its arguments: ``[(path, kind, new value, name)]``,
+        ``path`` starting with ``"args", i`` or ``"kwargs", name``."""
+        try:
+            names = _parameter_names(fn, len(args))
+            heads = msg.get("args", {"$tu": []}).get("$tu", [])
+            out = []
+            for i, (h, v) in enumerate(zip(heads, args)):
+                for path, kind, new in wire.changed_arguments(h, v, sent, self.made_now):
+                    out.append((["args", i] + path, kind, new, names[i]))
+            for k, h in msg.get("kwargs", {"$d": []}).get("$d", []):
+                if isinstance(k, str) and k in kwargs:
+                    for path, kind, new in wire.changed_arguments(h, kwargs[k], sent, self.made_now):
+                        out.append((["kwargs", k] + path, kind, new, k))
+            return out
+        except Exception:  # the bookkeeping never decides a grade
+            return []
+
     def op_call(self, msg: dict, arrays: dict) -> None:
+        self.made_now = {}
+        sent = {k: v.copy() for k, v in arrays.items()}
+        fn, args, kwargs = None, [], {}
         try:
             fn = self._target(msg.get("target", {}))
             if msg.get("attr"):
@@ -212,10 +248,10 @@ class Worker:
             args, kwargs = self._args(msg, arrays)
             value = fn(*args, **kwargs)
         except Exception as exc:
-            self.send({"exception": self._describe(exc)})
+            self.send({"exception": self._describe(exc)}, changes=self._changes(msg, sent, fn, args, kwargs))
             return
         sys.stdout.flush()
-        self.send({}, value, has_value=True)
+        self.send({}, value, has_value=True, changes=self._changes(msg, sent, fn, args, kwargs))
 
     @staticmethod
     def _kill_strays() -> None:
@@ -256,6 +292,19 @@ class Worker:
                 return
             else:
                 self.send({"exception": {"type": "WireError", "message": f"unknown op {op!r}", "builtin": False}})
+
+
+def _parameter_names(fn: Any, n: int) -> list:
+    """The names of ``fn``'s first ``n`` positional parameters (``None`` where unknown)."""
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params][:n]
+    return names + [None] * (n - len(names))
 
 
 def _setup_process(log_path: str) -> tuple[Any, Any]:

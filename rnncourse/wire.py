@@ -111,9 +111,12 @@ def encode_call(args: tuple, kwargs: dict, on_object: Callable[[Any], dict] | No
 
 
 def decode(header: Any, arrays: dict[str, np.ndarray], on_handle: Callable[[dict], Any] | None = None,
-           as_tensor: Callable[[np.ndarray, str], Any] | None = None) -> Any:
+           as_tensor: Callable[[np.ndarray, str], Any] | None = None,
+           record: dict[str, Any] | None = None) -> Any:
     """Inverse of :func:`encode`.  ``on_handle`` rebuilds handles; ``as_tensor(array,
-    dtype)`` rebuilds tensors (default: ``torch.from_numpy``)."""
+    dtype)`` rebuilds tensors (default: ``torch.from_numpy``).  ``record``, when given,
+    receives ``{array key: the decoded array or tensor}`` so that a caller can look at
+    those objects again after a call (did the call change them in place?)."""
 
     def tensor(a: np.ndarray, dtype: str):
         if as_tensor is not None:
@@ -139,11 +142,17 @@ def decode(header: Any, arrays: dict[str, np.ndarray], on_handle: Callable[[dict
         if not isinstance(x, dict) or len(x) == 0:
             raise WireError(f"malformed value {str(x)[:80]}")
         if "$a" in x:
-            return get(x["$a"])
+            out = get(x["$a"])
+            if record is not None:
+                record[x["$a"]] = out
+            return out
         if "$s" in x:
             return get(x["$s"])[()]
         if "$t" in x:
-            return tensor(get(x["$t"]), str(x.get("dtype", "")))
+            out = tensor(get(x["$t"]), str(x.get("dtype", "")))
+            if record is not None:
+                record[x["$t"]] = out
+            return out
         if "$tu" in x:
             return tuple(dec(v, depth + 1) for v in _list(x["$tu"]))
         if "$d" in x:
@@ -277,3 +286,114 @@ def read_message(stream: BinaryIO, max_blob: int = MAX_BLOB) -> tuple[Any, dict[
         raise WireError(f"message of {m} bytes is over the limit of {max_blob}")
     out = unpack(first + head + _read_exact(stream, m), max_blob)
     return out[0], out[1]
+
+
+# --------------------------------------------------------------------------- changed arguments
+# A function may change its arguments in place (``out=h_prev``, a finite-difference check
+# that does not put an entry back, a sampler advancing its generator).  In a notebook the
+# caller sees that; across the sandbox the arguments are copies.  The sandboxed side
+# therefore compares every argument after a call with what was sent, bit for bit, and
+# sends back the new contents of those that changed; the grader writes them into its own
+# objects (``autograde.remote``), so a check that looks at its inputs after the call sees
+# what it would see in the student's notebook.
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _tensor_array(t: Any) -> np.ndarray:
+    import torch
+
+    base = torch.Tensor.detach(t).cpu()
+    if base.dtype in (torch.bfloat16, torch.float16):
+        base = base.float()
+    return torch.Tensor.numpy(base, force=True)
+
+
+def _canon(header: Any, arrays: dict[str, np.ndarray]) -> str:
+    """A header with every array replaced by its dtype, shape and bytes (comparable)."""
+    def walk(x):
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, dict):
+            out = {}
+            for k, v in x.items():
+                if k in ("$a", "$s", "$t") and isinstance(v, str) and v in arrays:
+                    a = arrays[v]
+                    out[k] = [a.dtype.str, list(a.shape), a.tobytes().hex()]
+                else:
+                    out[k] = walk(v)
+            return out
+        return x
+    return json.dumps(walk(header), sort_keys=True, allow_nan=True)
+
+
+def changed_arguments(header: Any, value: Any, sent: dict[str, np.ndarray],
+                      made: dict[str, Any] | None = None) -> list[tuple[list, str, Any]]:
+    """``[(path, kind, new value)]`` for the parts of a decoded argument ``value`` that
+    differ from what ``header`` and the sent arrays ``sent`` described.
+
+    ``kind`` is ``"array"`` or ``"tensor"`` (changed in place: new contents),
+    ``"list"``/``"dict"`` (entries added, removed or replaced: the whole new container),
+    ``"generator"`` (a numpy generator that drew numbers: its new state).  ``path`` is a
+    list of indices from ``value`` down to the changed part.  ``made`` maps handle keys to
+    the generators rebuilt for this call.
+    """
+    out: list[tuple[list, str, Any]] = []
+
+    def leaf_differs(h: Any, v: Any) -> bool:
+        try:
+            h2, a2 = encode(v)
+        except WireError:   # holds an object that stays on its side: cannot tell
+            return False
+        return _canon(h, sent) != _canon(h2, a2)
+
+    def walk(h: Any, v: Any, path: list) -> bool:   # True: the parent must be sent whole
+        if isinstance(h, dict) and "$a" in h:
+            if not isinstance(v, np.ndarray):
+                return True
+            if not _same_array(np.ndarray.view(v, np.ndarray), sent[h["$a"]]):
+                out.append((path, "array", np.ndarray.view(v, np.ndarray).copy()))
+            return False
+        if isinstance(h, dict) and "$t" in h:
+            if not _is_tensor(v):
+                return True
+            now = _tensor_array(v)
+            before = sent[h["$t"]]
+            if not (now.shape == before.shape and now.astype(before.dtype, copy=False).tobytes() == before.tobytes()):
+                out.append((path, "tensor", v))
+            return False
+        if isinstance(h, dict) and "$h" in h:
+            if made is not None and h.get("make") == "numpy.Generator":
+                gen = made.get(h["$h"])
+                if gen is not None and leaf_differs(h["state"], gen.bit_generator.state):
+                    out.append((path, "generator", gen.bit_generator.state))
+            return False
+        if isinstance(h, list):
+            if type(v) is not list or len(v) != len(h):
+                return True
+            for i, (hi, vi) in enumerate(zip(h, v)):
+                if walk(hi, vi, path + [i]):
+                    out[:] = [c for c in out if c[0][:len(path)] != path]
+                    out.append((path, "list", v))
+                    return False
+            return False
+        if isinstance(h, dict) and "$tu" in h:
+            if not isinstance(v, tuple) or len(v) != len(h["$tu"]):
+                return True
+            return any(walk(hi, vi, path + [i]) for i, (hi, vi) in enumerate(zip(h["$tu"], v)))
+        if isinstance(h, dict) and "$d" in h:
+            if not isinstance(v, dict):
+                return True
+            if leaf_differs(h, v):
+                out.append((path, "dict", v))
+            return False
+        return leaf_differs(h, v)
+
+    if walk(header, value, []):   # the argument itself is a list that gained or lost entries
+        out[:] = []
+        if type(value) is list:
+            out.append(([], "list", value))
+        elif isinstance(value, dict):
+            out.append(([], "dict", value))
+    return out

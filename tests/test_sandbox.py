@@ -147,3 +147,44 @@ def test_limits_hold(worker):
     if os.geteuid() == 0:
         assert not r["ok"] and r["error"]["type"] in ("BlockingIOError", "OSError"), r
     run(worker, "import threading\nt = threading.Thread(target=print); t.start(); t.join()")  # the bomb is gone
+
+
+def test_arguments_changed_in_place_come_back_as_in_a_notebook(worker):
+    """A call that writes into its arguments leaves the grader's objects as it would leave
+    the caller's in a notebook, and says which arguments it changed."""
+    import torch
+    run(worker, "import numpy as np, torch\n"
+                "def step(x, h_prev, out=None):\n    np.tanh(x + h_prev, out=h_prev)\n    return h_prev\n"
+                "def nudge(theta, eps=1e-6):\n    theta[0] += eps\n    theta[0] -= eps\n    return float(theta.sum())\n"
+                "def grow(vocab, table):\n    vocab.append('z')\n    table['new'] = 1\n    return len(vocab)\n"
+                "def zero_(t):\n    t.zero_()\n"
+                "def draw(rng):\n    return int(rng.integers(0, 10))\n"
+                "def pure(x, rng):\n    return x * 2\n"
+                "def boom(x):\n    x[:] = 0\n    raise ValueError('after writing')\n")
+    x, h = np.array([0.5, -0.5]), np.array([0.25, 0.25])
+    before = h.copy()
+    RemoteFunction(worker, "step")(x, h)
+    assert np.array_equal(h, np.tanh(x + before)) and worker.last_changes == ["h_prev"]
+    theta = np.array([0.1, 0.2, 0.3])
+    RemoteFunction(worker, "nudge")(theta)
+    local = np.array([0.1, 0.2, 0.3])
+    local[0] += 1e-6
+    local[0] -= 1e-6
+    assert theta.tobytes() == local.tobytes() and worker.last_changes == (["theta"] if local[0] != 0.1 else [])
+    vocab, table = ["a", "b"], {"k": 2}
+    RemoteFunction(worker, "grow")(vocab, table=table)
+    assert vocab == ["a", "b", "z"] and table == {"k": 2, "new": 1}
+    assert sorted(worker.last_changes) == ["table", "vocab"]
+    t = torch.ones(3)
+    RemoteFunction(worker, "zero_")(t)
+    assert t.tolist() == [0.0, 0.0, 0.0] and worker.last_changes == ["t"]
+    g, local_g = np.random.default_rng(5), np.random.default_rng(5)
+    draws = [RemoteFunction(worker, "draw")(g) for _ in range(3)] + [int(g.integers(0, 10))]
+    assert draws == [int(local_g.integers(0, 10)) for _ in range(4)]
+    state = g.bit_generator.state
+    RemoteFunction(worker, "pure")(np.ones(2), g)
+    assert g.bit_generator.state == state and worker.last_changes == []
+    y = np.ones(3)
+    with pytest.raises(ValueError, match="after writing"):
+        RemoteFunction(worker, "boom")(y)
+    assert y.tolist() == [0.0, 0.0, 0.0]
