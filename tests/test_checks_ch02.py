@@ -134,3 +134,50 @@ def test_bigram_baseline_matches_a_dictionary_count():
     k = 0.5
     nll = [-np.log((pairs[(s[i], s[i + 1])] + k) / (prev[s[i]] + k * V)) for s in seqs for i in range(len(s) - 1)]
     assert ref.bigram_nll(names, names, vocab, k) == pytest.approx(np.mean(nll))
+
+
+SAMPLER_BUGS = {
+    # T = 0 draws a number first (the generator moves on) although the docstring says it does not
+    "t0_draws": '''
+def sample_with_temperature(logits, temperature, rng):
+    if temperature < 0:
+        raise ValueError("T < 0")
+    u = rng.random()
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits / temperature
+    p = np.exp(z - z.max()); p /= p.sum()
+    return int(np.searchsorted(np.cumsum(p), u * p.sum(), side="right").clip(0, len(p) - 1))
+''',
+    # T = 0 breaks ties at random
+    "t0_random_ties": '''
+def sample_with_temperature(logits, temperature, rng):
+    if temperature < 0:
+        raise ValueError("T < 0")
+    if temperature == 0:
+        best = np.flatnonzero(logits == logits.max())
+        return int(best[-1])
+    z = logits / temperature
+    p = np.exp(z - z.max()); p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+''',
+    # divides the caller's logits in place
+    "in_place_logits": '''
+def sample_with_temperature(logits, temperature, rng):
+    if temperature < 0:
+        raise ValueError("T < 0")
+    if temperature == 0:
+        return int(np.argmax(logits))
+    logits /= temperature
+    logits -= logits.max()
+    p = np.exp(logits); p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+''',
+}
+
+
+@pytest.mark.parametrize("label", sorted(SAMPLER_BUGS))
+def test_sampler_docstring_promises_are_checked(label):
+    fn = _define(SAMPLER_BUGS[label], "sample_with_temperature")
+    with pytest.raises(CheckFailed, match="sample_with_temperature"):
+        visible.check_sample_with_temperature(fn)

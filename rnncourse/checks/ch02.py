@@ -180,6 +180,21 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
         for s in range(5):
             check_equal("sample_with_temperature(logits, 0.0, rng)",
                         int(call("sample_with_temperature", sample_with_temperature, logits, 0.0, np.random.default_rng(s))), 3)
+    with r.case("T = 0: the first of tied maxima, without drawing from the generator"):
+        tied = np.log(np.array([0.1, 0.4, 0.1, 0.4]))
+        g = np.random.default_rng(5)
+        before = g.bit_generator.state
+        for _ in range(3):
+            check_equal("sample_with_temperature([.1, .4, .1, .4] as logits, 0.0, rng)",
+                        int(call("sample_with_temperature", sample_with_temperature, tied, 0.0, g)), 1,
+                        context="(ties go to the first index, as np.argmax does)")
+        if g.bit_generator.state != before:
+            raise CheckFailed("sample_with_temperature: at T = 0 the function drew numbers from rng; the docstring "
+                              "says T = 0 returns the argmax without drawing (the generator must be left as it was)")
+    with r.case("logits are not modified"):
+        lg = logits.copy()
+        call("sample_with_temperature", sample_with_temperature, lg, 0.5, np.random.default_rng(1))
+        check_equal("logits after the call", lg, logits, context="(divide into a new array: logits / T, not logits /= T)")
     with r.case("the same seed gives the same draws"):
         a = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
         b = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
