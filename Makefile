@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := agg
 
-.PHONY: course venv sandbox data release book serve test test-fast results clean help
+.PHONY: course venv sandbox browser data release pair book serve test test-fast results clean help
 
 course: venv sandbox data release book  ## the main job
 	@echo
@@ -16,7 +16,7 @@ course: venv sandbox data release book  ## the main job
 	@echo "    $(PYTHON) -m webbrowser file://$(CURDIR)/_build/html/index.html"
 	@echo "    make serve      (then browse http://localhost:8000)"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed  ## the virtual environment .venv with requirements.txt installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -37,13 +37,24 @@ data: venv  ## build the corpora from the installed packages (idempotent)
 release: venv  ## regenerate notebooks/ from solutions/ with nbgrader
 	$(BIN)/python -m autograde release
 
-book: venv data  ## build the website; warnings are errors
-	$(BIN)/jupyter-book build . -W -n --keep-going
+pair: venv  ## install cells and paired .ipynb of the book pages (launch buttons); run after editing a page
+	$(BIN)/python scripts/launch_notebooks.py
 
-serve:
+# The book's kernels must not inherit MPLBACKEND=agg: with it plt.show() draws nothing.
+book: venv data pair  ## build the website; warnings are errors
+	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
+
+serve:  ## serve the built website on http://localhost:8000
 	$(BIN)/python -m http.server --directory _build/html 8000
 
-test: venv sandbox data  ## the whole test suite, in fast mode
+browser:  ## Debian's chromium for the browser test of the site, installed when missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
+	  else echo "warning: chromium is missing: install it (apt-get install chromium); the browser test of the site needs it"; fi; }
+
+test: venv sandbox browser data  ## the whole test suite, in fast mode
 	RNNCOURSE_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 tests solutions
 
 test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs
@@ -53,8 +64,8 @@ results: venv data  ## re-measure the numbers on the results page
 	$(BIN)/python scripts/bench_ch01.py
 	$(BIN)/python scripts/time_notebooks.py
 
-clean:
+clean:  ## remove _build and the grading state
 	rm -rf _build .pytest_cache autograde/submitted autograde/autograded autograde/feedback autograde/reports autograde/gradebook.db
 
-help:
+help:  ## this list
 	@grep -E '^[a-z-]+:.*##' Makefile | sed 's/:.*##/:/'

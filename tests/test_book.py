@@ -1,8 +1,8 @@
 """The website builds with warnings as errors, and shows what readers should see."""
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,6 @@ def _toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [ch["file"] for ch in part.get("chapters", [])]
     return files
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    return out / "_build" / "html"
 
 
 def test_every_toc_page_is_built(site):
@@ -59,3 +49,35 @@ def test_exercise_page_offers_download_and_launch_but_no_solutions(site):
 def test_book_pages_are_executed_with_figures(site):
     page = (site / "book" / "ch01" / "evaluation.html").read_text()
     assert "<img" in page and "perplexity" in page.lower()
+
+
+FIGURE_CALL = re.compile(r"\bplt\.(?:subplots|figure)\(")
+
+
+def test_every_figure_a_page_creates_is_an_image(book_build, site):
+    """An executed page shows at least as many images as its cells create figures."""
+    executed = sorted((book_build / "jupyter_execute").rglob("*.ipynb"))
+    assert executed, "no executed notebooks"
+    total = 0
+    for nb_path in executed:
+        cells = json.loads(nb_path.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            created = len(FIGURE_CALL.findall("".join(cell["source"])))
+            images = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+            assert images >= created, (f"{nb_path.name}: a cell creates {created} figure(s) but shows {images} image(s):"
+                                       f" {''.join(cell['source'])[:200]!r}")
+            total += images
+    assert total >= 15, f"only {total} figures on the whole site"
+    page = (site / "book" / "ch01" / "evaluation.html").read_text()
+    assert page.count("<img") >= 1
+
+
+def test_site_ships_the_student_wheel_and_offline_math(site):
+    from scripts.launch_notebooks import wheel_name
+    assert (site / wheel_name()).is_file()
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    page = (site / "book" / "ch01" / "markov.html").read_text()
+    assert "cdn.jsdelivr.net" not in page and "_static/mathjax/tex-chtml.js" in page
+    assert page.count("const THEBE_JS_URL") <= 1

@@ -1,0 +1,72 @@
+"""Sphinx extension of the course website (loaded through ``sphinx.local_extensions``).
+
+* builds the **student wheel** ``rnncourse-<version>-py3-none-any.whl`` (the ``rnncourse``
+  package alone: no solutions, reference or hidden checks) from a clean copy of the
+  package and ships it at the site's root, where the launch cells and how-to-use's
+  download link point (``scripts/launch_notebooks.py``);
+* drops scripts that appear twice on a page (sphinx-thebe adds its configuration script
+  once per reading pass, and a second ``const THEBE_JS_URL`` is a SyntaxError).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wheel_name() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return f"{project['name']}-{project['version']}-py3-none-any.whl"
+
+
+def build_wheel(dest: Path) -> Path:
+    """Build the student wheel into ``dest`` from a copy holding only ``rnncourse/``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        shutil.copy(ROOT / "pyproject.toml", src)
+        shutil.copytree(ROOT / "rnncourse", src / "rnncourse",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                               "--wheel-dir", str(dest), str(src)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("building the rnncourse wheel failed:\n" + proc.stdout + proc.stderr)
+    wheel = dest / wheel_name()
+    if not wheel.is_file():
+        raise RuntimeError(f"pip wheel did not write {wheel}")
+    return wheel
+
+
+def _builder_inited(app):
+    app.env_course_wheel = build_wheel(Path(app.doctreedir).parent / "wheel")
+
+
+def _copy_wheel(app, exc):
+    if exc is None and app.builder.format == "html":
+        shutil.copy(app.env_course_wheel, Path(app.outdir) / wheel_name())
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        key = (str(js), tuple(sorted((getattr(js, "attributes", None) or {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    scripts[:] = kept
+
+
+def setup(app):
+    app.connect("builder-inited", _builder_inited)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("build-finished", _copy_wheel)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
