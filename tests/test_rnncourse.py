@@ -107,3 +107,12 @@ def test_chi2_threshold_is_generous_but_finite():
     # 3 degrees of freedom: the 99.9999% quantile is about 30; the bound must exceed it
     assert 30 < core.chi2_threshold(3) < 60
     assert core.total_variation([1, 1], [1, 1]) == 0 and math.isclose(core.total_variation([1, 0], [0, 1]), 1)
+
+
+def test_failure_messages_print_enough_digits_to_show_the_difference():
+    import pytest as _pytest
+    from rnncourse.checks.core import CheckFailed, check_close, check_equal
+    with _pytest.raises(CheckFailed, match=r"expected 0\.30000000000000004, got 0\.3\b"):
+        check_equal("h0 after the call", np.array([0.3]), np.array([0.1 + 0.2]))
+    with _pytest.raises(CheckFailed, match=r"expected 0\.3, got 0\.30000000000000004"):
+        check_close("x", 0.1 + 0.2, 0.3, rtol=0, atol=0)

@@ -77,6 +77,17 @@ def _fmt(v: Any) -> str:
     return repr(v.item() if isinstance(v, np.generic) else v)
 
 
+def _fmt2(a: Any, b: Any) -> tuple[str, str]:
+    """Two values printed with enough digits to show that they differ (never
+    "expected 0.5, got 0.5" for numbers one rounding apart)."""
+    fa, fb = _fmt(a), _fmt(b)
+    if fa == fb and isinstance(a, (float, np.floating)) and isinstance(b, (float, np.floating)):
+        fa, fb = repr(float(a)), repr(float(b))
+        if fa == fb and np.asarray(a).dtype != np.asarray(b).dtype:
+            fa, fb = f"{fa} ({np.asarray(a).dtype})", f"{fb} ({np.asarray(b).dtype})"
+    return fa, fb
+
+
 def _summary(a: np.ndarray, limit: int = 12) -> str:
     text = np.array2string(np.asarray(a), threshold=limit, precision=6, separator=", ")
     return text if len(text) < 400 else text[:400] + " ..."
@@ -143,7 +154,7 @@ def check_equal(name: str, got: Any, expected: Any, *, context: str = "") -> Non
         n_bad = int(diff.sum())
         raise CheckFailed(
             f"{name}{where}: {n_bad} of {exp.size} entries differ; first at index {idx}: "
-            f"expected {_fmt(exp[idx])}, got {_fmt(arr[idx])}\n  expected: {_summary(exp)}\n  got:      {_summary(arr)}"
+            "expected {}, got {}".format(*_fmt2(exp[idx], arr[idx])) + f"\n  expected: {_summary(exp)}\n  got:      {_summary(arr)}"
         )
 
 
@@ -188,7 +199,7 @@ def check_close(
     with np.errstate(invalid="ignore"):
         bad = ~np.isclose(arr, exp, rtol=rtol, atol=atol, equal_nan=equal_nan)
     if np.any(bad) and exp.shape == ():
-        shown = f"expected {_fmt(exp)}, got {_fmt(arr)}" if show_expected else f"got {_fmt(arr)}, off by {_fmt(abs(arr - exp))}"
+        shown = "expected {}, got {}".format(*_fmt2(exp[()], arr[()])) if show_expected else f"got {_fmt(arr)}, off by {_fmt(abs(arr - exp))}"
         raise CheckFailed(f"{name}{where}: {shown} ({rtol=:g}, {atol=:g})")
     if np.any(bad):
         err = np.where(bad, np.abs(arr - exp), -np.inf)
@@ -196,7 +207,7 @@ def check_close(
         idx = tuple(int(i) for i in idx)
         msg = f"{name}{where}: {int(bad.sum())} of {exp.size} entries outside tolerance ({rtol=:g}, {atol=:g})"
         if show_expected:
-            msg += f"; worst at index {idx}: expected {_fmt(exp[idx])}, got {_fmt(arr[idx])}"
+            msg += "; worst at index {}: expected {}, got {}".format(idx, *_fmt2(exp[idx], arr[idx]))
             if exp.size > 1:
                 msg += f"\n  expected: {_summary(exp)}\n  got:      {_summary(arr)}"
         else:
