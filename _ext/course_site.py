@@ -4,11 +4,12 @@
   package alone: no solutions, reference or hidden checks) from a clean copy of the
   package and ships it at the site's root, where the launch cells and how-to-use's
   download link point (``scripts/launch_notebooks.py``);
-* drops scripts that appear twice on a page (sphinx-thebe adds its configuration script
-  once per reading pass, and a second ``const THEBE_JS_URL`` is a SyntaxError).
+* drops inline scripts that appear twice on a page (a second ``const THEBE_JS_URL`` is a
+  SyntaxError in the browser).
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -52,21 +53,30 @@ def _copy_wheel(app, exc):
         shutil.copy(app.env_course_wheel, Path(app.outdir) / wheel_name())
 
 
-def _dedupe_scripts(app, pagename, templatename, context, doctree):
-    scripts = context.get("script_files")
-    if not scripts:
+INLINE_SCRIPT = re.compile(r"^\s*<script>.*</script>\s*$")
+
+
+def _dedupe_inline_scripts(app, exc):
+    """Drop repeated identical inline ``<script>`` lines of each written page (sphinx-thebe
+    and sphinx-togglebutton add theirs twice in a Jupyter Book build; a second
+    ``const THEBE_JS_URL`` is a SyntaxError in the browser)."""
+    if exc is not None or app.builder.format != "html":
         return
-    seen, kept = set(), []
-    for js in scripts:
-        key = (str(js), tuple(sorted((getattr(js, "attributes", None) or {}).items())))
-        if key not in seen:
-            seen.add(key)
-            kept.append(js)
-    scripts[:] = kept
+    for page in Path(app.outdir).rglob("*.html"):
+        lines = page.read_text(encoding="utf-8").split("\n")
+        seen, kept = set(), []
+        for line in lines:
+            if INLINE_SCRIPT.match(line):
+                if line.strip() in seen:
+                    continue
+                seen.add(line.strip())
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("\n".join(kept), encoding="utf-8")
 
 
 def setup(app):
     app.connect("builder-inited", _builder_inited)
-    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("build-finished", _dedupe_inline_scripts)
     app.connect("build-finished", _copy_wheel)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -128,8 +128,8 @@ def _repo_path_of_launch(href: str) -> str | None:
     url = urlparse(href)
     if url.netloc.endswith("colab.research.google.com"):
         m = re.match(r"/github/[^/]+/[^/]+/blob/[^/]+/(.+)", url.path)
-        return m.group(1) if m else ""
-    if url.netloc.endswith("mybinder.org"):
+        return m.group(1) if m else None                  # a plain link to Colab is no launch
+    if url.netloc.endswith("mybinder.org") and url.path.startswith("/v2/"):
         urlpath = parse_qs(url.query).get("urlpath", [""])[0]
         return re.sub(r"^(lab/tree|tree)/", "", urlpath)
     return None
