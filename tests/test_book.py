@@ -54,24 +54,22 @@ def test_book_pages_are_executed_with_figures(site):
 FIGURE_CALL = re.compile(r"\bplt\.(?:subplots|figure)\(")
 
 
-def test_every_figure_a_page_creates_is_an_image(book_build, site):
-    """An executed page shows at least as many images as its cells create figures."""
-    executed = sorted((book_build / "jupyter_execute").rglob("*.ipynb"))
-    assert executed, "no executed notebooks"
+def test_every_figure_a_page_creates_is_an_image(site):
+    """Each executed page shows at least as many images as its code cells create figures
+    (with ``MPLBACKEND=agg`` inherited by the kernels it would show none)."""
+    import jupytext
     total = 0
-    for nb_path in executed:
-        cells = json.loads(nb_path.read_text())["cells"]
-        for cell in cells:
-            if cell["cell_type"] != "code":
-                continue
-            created = len(FIGURE_CALL.findall("".join(cell["source"])))
-            images = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
-            assert images >= created, (f"{nb_path.name}: a cell creates {created} figure(s) but shows {images} image(s):"
-                                       f" {''.join(cell['source'])[:200]!r}")
-            total += images
+    for page in _toc_files():
+        md = ROOT / f"{page}.md"
+        if not md.exists() or not md.read_text().startswith("---\n"):
+            continue
+        nb = jupytext.read(md)
+        created = sum(len(FIGURE_CALL.findall(c.source)) for c in nb.cells if c.cell_type == "code")
+        html = (site / f"{page}.html").read_text()
+        images = len(re.findall(r'<img[^>]*src="(?:\.\./)*_images/', html))
+        assert images >= created, f"{page}: its code creates {created} figure(s), the page shows {images} image(s)"
+        total += images
     assert total >= 15, f"only {total} figures on the whole site"
-    page = (site / "book" / "ch01" / "evaluation.html").read_text()
-    assert page.count("<img") >= 1
 
 
 def test_site_ships_the_student_wheel_and_offline_math(site):

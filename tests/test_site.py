@@ -87,7 +87,7 @@ def test_wheel_installs_in_a_fresh_venv_and_visible_checks_run(site, tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     probe = ("import importlib.util, rnncourse; print(rnncourse.__file__); "
-             "print(importlib.util.find_spec('autograde'), importlib.util.find_spec('torch') is not None)")
+             "print(importlib.util.find_spec('autograde')); print(importlib.util.find_spec('torch') is not None)")
     out = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     where, autograde, torch = out.stdout.split("\n")[:3]
