@@ -52,6 +52,8 @@ __all__ = [
     "names",
     "load_text_file",
     "words",
+    "PYTHON_MODULES",
+    "python_source",
 ]
 
 DATA_VARIABLE = "RNNCOURSE_DATA"
@@ -220,6 +222,59 @@ def names(split: str = "train") -> list[str]:
     _check_split(split)
     path = _ensure(pathlib.Path("names") / f"{split}.txt")
     return path.read_text(encoding="ascii").split()
+
+
+PYTHON_MODULES: dict[str, tuple[str, ...]] = {
+    "train": (
+        "argparse", "calendar", "collections", "csv", "dataclasses", "difflib", "enum",
+        "fractions", "functools", "heapq", "inspect", "json.decoder", "json.encoder",
+        "logging", "pathlib", "random", "typing",
+    ),
+    "valid": ("statistics", "textwrap", "shlex"),
+    "test": ("bisect", "string", "tokenize"),
+}
+"""Standard-library modules read by :func:`python_source`, per split (whole modules per split)."""
+
+PYTHON_FAST_CHARS = {"train": 400_000, "valid": 60_000, "test": 60_000}
+"""Characters of each Python-source split kept in fast mode (cut back to a line boundary)."""
+
+
+def python_source(split: str = "train", *, size: str | None = None) -> str:
+    """Python source code of standard-library modules: a second corpus, unlike Shakespeare.
+
+    The text is read at call time from the running interpreter's standard library (found
+    with ``importlib.util.find_spec``, never imported), module by module in the order of
+    :data:`PYTHON_MODULES`, each preceded by a comment line ``# module: <name>``.  Nothing
+    is downloaded or written; the code is Python's own, under the PSF licence (see
+    ``data/README.md``).  The exact text depends on the Python version (the course pins
+    3.11), so numbers measured on it are stated with the version.
+
+    Args:
+        split: ``"train"`` (17 modules), ``"valid"`` (statistics, textwrap, shlex) or
+            ``"test"`` (bisect, string, tokenize).
+        size: ``"full"`` for every module of the split; ``"fast"`` for its first
+            ``PYTHON_FAST_CHARS[split]`` characters, cut back to the end of a line;
+            ``None`` (default) follows ``rnncourse.env.mode()``.
+
+    Raises:
+        ValueError: for an unknown split or size.
+        FileNotFoundError: a module's source is missing (a Python built without its
+            ``.py`` files).
+    """
+    _check_split(split)
+    size = _resolve_size(size)
+    parts = []
+    for module in PYTHON_MODULES[split]:
+        spec = importlib.util.find_spec(module)
+        origin = getattr(spec, "origin", None)
+        if not origin or not origin.endswith(".py") or not os.path.isfile(origin):
+            raise FileNotFoundError(f"no Python source for the standard-library module {module!r} ({origin})")
+        source = pathlib.Path(origin).read_text(encoding="utf-8")
+        parts.append(f"# module: {module}\n" + source.replace("\r\n", "\n").rstrip("\n") + "\n")
+    text = "\n\n".join(parts)
+    if size == "fast":
+        text = _cut_at_line(text, PYTHON_FAST_CHARS[split])
+    return text
 
 
 def load_text_file(path, *, encoding: str = "utf-8", max_chars: int | None = None) -> str:
