@@ -64,6 +64,10 @@ results: venv data  ## re-measure the numbers on the results page
 	$(BIN)/python scripts/bench_ch01.py
 	$(BIN)/python scripts/time_notebooks.py
 
+.PHONY: mutants
+mutants: venv data  ## mutation analysis of chapters 1-3 (each mutant of an exercise's reference graded by its checks); writes results/mutants.json
+	RNNCOURSE_MODE=fast OMP_NUM_THREADS=1 $(BIN)/python -m autograde.mutants --jobs 2
+
 clean:  ## remove _build and the grading state
 	rm -rf _build .pytest_cache autograde/submitted autograde/autograded autograde/feedback autograde/reports autograde/gradebook.db
 

@@ -1,0 +1,417 @@
+"""Registry of mutants of the reference implementations (autograde/mutants.py).
+
+Keys are mutant keys (``chNN.exercise/function: source line :: change``, see ``python -m autograde.mutants
+--list chNN.name``); they do not change when other code of the module moves.
+
+* ``EQUIVALENT``: mutants that are correct programs for every input the exercise allows
+  (or change reference-only code the notebook's exercise does not have); the reason is
+  one line.  They must survive: a check that kills one rejects a correct answer.
+* ``PENDING``: real survivors awaiting a new check (the reason names a failing input).
+  Move an entry out when the check lands; tests/test_mutants.py marks them xfail.
+"""
+
+EQUIVALENT: dict[str, str] = {
+    'ch01.ngram_counts/ngram_counts: ids = _as_ids(ids) :: statement deleted: `ids = _as_ids(ids)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.ngram_counts/ngram_counts: if not isinstance(n, (int, np.integer)) or n < 1: :: operand 1 of `or` dropped in `not isinstance(n, (int, np.integer)) or n < 1`':
+        'type check of n; the spec only requires ValueError for n < 1, which n < 1 still raises',
+    'ch01.ngram_counts/ngram_counts: return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64) :: `.zeros` -> `.ones`':
+        'np.ones of a shape with a 0 is the same empty array as np.zeros',
+    'ch01.ngram_counts/ngram_counts: return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64) :: `.zeros` -> `.ones` (#2)':
+        'np.ones of a shape with a 0 is the same empty array as np.zeros',
+    'ch01.ngram_counts/_as_ids: if a.ndim != 1: :: statement deleted: `if a.ndim != 1:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.ngram_counts/_as_ids: if a.size and a.dtype.kind not in "iu": :: statement deleted: `if a.size and a.dtype.kind not in \'iu\':`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.ngram_counts/_as_ids: raise ValueError(f"ids must be 1-D, got shape {a.shape}") :: statement deleted: `raise ValueError(f\'ids must be 1-D, got shape {a.shape}\')`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.ngram_counts/_as_ids: if a.size and a.dtype.kind not in "iu": :: operand 1 of `and` dropped in `a.size and a.dtype.kind not in \'iu\'`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.ngram_counts/_as_ids: raise ValueError(f"ids must be integers, got dtype {a.dtype}") :: statement deleted: `raise ValueError(f\'ids must be integers, got dtype {a.dtype}`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.ngram_counts/_as_ids: return a.astype(np.int64, copy=False) :: constant False -> True':
+        'astype(..., copy=True) only copies: same values',
+    'ch01.mle_prob/mle_prob: grams = np.asarray(grams, dtype=np.int64) :: statement deleted: `grams = np.asarray(grams, dtype=np.int64)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.mle_prob/mle_prob: queries = _as_queries(queries, n) :: statement deleted: `queries = _as_queries(queries, n)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.mle_prob/mle_prob: p = np.where(total > 0, count / np.where(total > 0, total, 1.0), np.nan) :: `>` -> `>=` in `total > 0` (#2)':
+        'the inner denominator is only read where total > 0, where total >= 0 agrees',
+    'ch01.mle_prob/mle_prob: p = np.where(total > 0, count / np.where(total > 0, total, 1.0), np.nan) :: constant 1.0 -> 0.0':
+        'the inner fallback denominator is only read where the outer where picks NaN',
+    'ch01.mle_prob/mle_prob: p = np.where(total > 0, count / np.where(total > 0, total, 1.0), np.nan) :: constant 0 -> 1 (#2)':
+        'inner where: total = 1 is replaced by 1.0, the same denominator',
+    'ch01.mle_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: statement deleted: `if q.ndim != 2 or q.shape[1] != n:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.mle_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: `or` -> `and` in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.mle_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 1 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.mle_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 2 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.mle_prob/_as_queries: raise ValueError(f"queries must have shape (Q, {n}), got {q.shape}") :: statement deleted: `raise ValueError(f\'queries must have shape (Q, {n}), got {q.`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.mle_prob/_as_queries: return q.astype(np.int64, copy=False) :: constant False -> True':
+        'astype(..., copy=True) only copies: same values',
+    'ch01.mle_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: arguments 1 and 2 swapped in `_lookup(uniq, types, ckeys_q, missing=0.0)`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.mle_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: arguments 2 and 3 swapped in `_lookup(uniq, types, ckeys_q, missing=0.0)`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.mle_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: constant 0.0 -> 1.0':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.mle_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: `>` -> `>=` in `values > 0`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.mle_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: `>` -> `<` in `values > 0`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.mle_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: constant 0 -> 1':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/add_k_prob: grams = np.asarray(grams, dtype=np.int64) :: statement deleted: `grams = np.asarray(grams, dtype=np.int64)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.add_k_prob/add_k_prob: queries = _as_queries(queries, grams.shape[1]) :: statement deleted: `queries = _as_queries(queries, grams.shape[1])`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.add_k_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: statement deleted: `if q.ndim != 2 or q.shape[1] != n:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.add_k_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: `or` -> `and` in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.add_k_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 1 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.add_k_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 2 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.add_k_prob/_as_queries: raise ValueError(f"queries must have shape (Q, {n}), got {q.shape}") :: statement deleted: `raise ValueError(f\'queries must have shape (Q, {n}), got {q.`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.add_k_prob/_as_queries: return q.astype(np.int64, copy=False) :: constant False -> True':
+        'astype(..., copy=True) only copies: same values',
+    'ch01.add_k_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: arguments 1 and 2 swapped in `_lookup(uniq, types, ckeys_q, missing=0.0)`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: arguments 2 and 3 swapped in `_lookup(uniq, types, ckeys_q, missing=0.0)`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: constant 0.0 -> 1.0':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: `>` -> `>=` in `values > 0`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: `>` -> `<` in `values > 0`':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.add_k_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: constant 0 -> 1':
+        't(ctx) (the type count) is not used by mle_prob / add_k_prob',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if not 0 <= discount <= 1: :: statement deleted: `if not 0 <= discount <= 1:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (discount in [0, 1]; a weaker bound)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: raise ValueError(f"discount must lie in [0, 1], got {discount!r}") :: statement deleted: `raise ValueError(f\'discount must lie in [0, 1], got {discoun`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (discount in [0, 1]; a weaker bound)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if not 0 <= discount <= 1: :: constant 1 -> 2':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (discount in [0, 1]; a weaker bound)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if n < 1: :: statement deleted: `if n < 1:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (at least one table)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: raise ValueError("need at least one count table") :: statement deleted: `raise ValueError(\'need at least one count table\')`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (at least one table)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if n < 1: :: constant 1 -> 0':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (at least one table)",
+    'ch01.kneser_ney_prob/kneser_ney_prob: queries = _as_queries(queries, n) :: statement deleted: `queries = _as_queries(queries, n)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.kneser_ney_prob/kneser_ney_prob: def kneser_ney_prob(tables, vocab_size: int, queries, discount: float = 0.75, :: constant 0.75 -> 1.75':
+        "the default discount of the reference is unreachable: the graded adapter (the notebook's signature, D=0.75) always passes D",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if grams.shape[0] == 0: :: statement deleted: `if grams.shape[0] == 0:`':
+        'an empty table of a lower order happens only when the text is shorter than n, then every d(ctx) = 0 and p passes through either way',
+    'ch01.kneser_ney_prob/kneser_ney_prob: continue :: statement deleted: `continue`':
+        'an empty table of a lower order happens only when the text is shorter than n, then every d(ctx) = 0 and p passes through either way',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if grams.shape[0] == 0: :: constant 0 -> 1 (#2)':
+        'an empty table of a lower order happens only when the text is shorter than n, then every d(ctx) = 0 and p passes through either way',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if m == 1 and base == "nltk": :: statement deleted: `if m == 1 and base == \'nltk\':`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if m == 1 and base == "nltk": :: operand 1 of `and` dropped in `m == 1 and base == \'nltk\'`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: p = a / d :: statement deleted: `p = a / d`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: continue :: statement deleted: `continue` (#2)':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if m == 1 and base == "nltk": :: `==` -> `!=` in `m == 1`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: p = a / d :: `/` -> `*` in `a / d`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: p = a / d :: operands swapped in `a / d`':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if m == 1 and base == "nltk": :: constant 1 -> 0':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: if m == 1 and base == "nltk": :: constant 1 -> 2':
+        "the reference-only base='nltk' branch: the graded call (the notebook's signature) always uses base='uniform'",
+    'ch01.kneser_ney_prob/kneser_ney_prob: safe = np.where(d > 0, d, 1.0) :: `>` -> `>=` in `d > 0`':
+        'safe(d) is only read where d > 0 (the outer where), where the changed test agrees or d is kept',
+    'ch01.kneser_ney_prob/kneser_ney_prob: safe = np.where(d > 0, d, 1.0) :: constant 0 -> 1':
+        'safe(d) is only read where d > 0 (the outer where), where the changed test agrees or d is kept',
+    'ch01.kneser_ney_prob/kneser_ney_prob: safe = np.where(d > 0, d, 1.0) :: constant 1.0 -> 0.0':
+        'the fallback denominator is only read where d = 0, where the outer where keeps p',
+    'ch01.kneser_ney_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: statement deleted: `if q.ndim != 2 or q.shape[1] != n:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.kneser_ney_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: `or` -> `and` in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.kneser_ney_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 1 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.kneser_ney_prob/_as_queries: if q.ndim != 2 or q.shape[1] != n: :: operand 2 of `or` dropped in `q.ndim != 2 or q.shape[1] != n`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.kneser_ney_prob/_as_queries: raise ValueError(f"queries must have shape (Q, {n}), got {q.shape}") :: statement deleted: `raise ValueError(f\'queries must have shape (Q, {n}), got {q.`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (queries shape)",
+    'ch01.kneser_ney_prob/_as_queries: return q.astype(np.int64, copy=False) :: constant False -> True':
+        'astype(..., copy=True) only copies: same values',
+    'ch01.kneser_ney_prob/_context_stats_for: types_q = _lookup(uniq, types, ckeys_q, missing=0.0) :: constant 0.0 -> 1.0':
+        't(ctx) of an unseen context is never read: d = 0 there and p passes through',
+    'ch01.kneser_ney_prob/_context_stats_for: types = np.bincount(inverse, weights=(values > 0).astype(float), minlength=uniq.size) :: `>` -> `>=` in `values > 0`':
+        'every count in a table is >= 1, so values > 0 and values >= 0 agree',
+    'ch01.kneser_ney_prob/continuation_counts: if tails.shape[0] == 0: :: statement deleted: `if tails.shape[0] == 0:`':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: statement deleted: `return (np.zeros((0, tails.shape[1]), dtype=np.int64), np.ze`':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: if tails.shape[0] == 0: :: constant 0 -> 1 (#2)':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: `.zeros` -> `.ones`':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: `.zeros` -> `.ones` (#2)':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: constant 0 -> 1':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: constant 0 -> 1 (#2)':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: constant 1 -> 0':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.kneser_ney_prob/continuation_counts: return np.zeros((0, tails.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64) :: constant 1 -> 2':
+        'the empty-table branch of continuation_counts: only reached with an empty table (text shorter than n), where np.unique gives the same empty pair',
+    'ch01.perplexity/perplexity: ids = _as_ids(ids) :: statement deleted: `ids = _as_ids(ids)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch01.perplexity/perplexity: if ids.size < n: :: statement deleted: `if ids.size < n:`':
+        'sliding_window_view raises ValueError itself when T < n: the specified error is still raised',
+    'ch01.perplexity/perplexity: raise ValueError(f"need at least n={n} tokens, got {ids.size}") :: statement deleted: `raise ValueError(f\'need at least n={n} tokens, got {ids.size`':
+        'sliding_window_view raises ValueError itself when T < n: the specified error is still raised',
+    'ch01.perplexity/perplexity: if p.shape[0] != windows.shape[0]: :: statement deleted: `if p.shape[0] != windows.shape[0]:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns one probability per window)",
+    'ch01.perplexity/perplexity: raise ValueError(f"prob_fn returned {p.shape[0]} probabilities for {windows.shape[0]} windows") :: statement deleted: `raise ValueError(f\'prob_fn returned {p.shape[0]} probabiliti`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns one probability per window)",
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: statement deleted: `if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: `or` -> `and` in `np.any(np.isnan(p)) or np.any((p < 0) | (p > 1))`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: operand 1 of `or` dropped in `np.any(np.isnan(p)) or np.any((p < 0) | (p > 1))`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: operand 2 of `or` dropped in `np.any(np.isnan(p)) or np.any((p < 0) | (p > 1))`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: raise ValueError("prob_fn returned values that are not probabilities") :: statement deleted: `raise ValueError(\'prob_fn returned values that are not proba`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: constant 1 -> 2':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (prob_fn returns probabilities; a weaker bound)",
+    'ch01.perplexity/perplexity: if np.any(p == 0): :: statement deleted: `if np.any(p == 0):`':
+        'log 0 = -inf makes exp(-mean log p) = inf anyway',
+    'ch01.perplexity/perplexity: return math.inf :: statement deleted: `return math.inf`':
+        'log 0 = -inf makes exp(-mean log p) = inf anyway',
+    'ch01.perplexity/perplexity: p = np.asarray(prob_fn(windows), dtype=np.float64).reshape(-1) :: constant 1 -> 2':
+        "numpy reads any negative size in reshape as 'unknown': reshape(-2) == reshape(-1)",
+    'ch01.perplexity/_as_ids: if a.ndim != 1: :: statement deleted: `if a.ndim != 1:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.perplexity/_as_ids: if a.size and a.dtype.kind not in "iu": :: statement deleted: `if a.size and a.dtype.kind not in \'iu\':`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.perplexity/_as_ids: raise ValueError(f"ids must be 1-D, got shape {a.shape}") :: statement deleted: `raise ValueError(f\'ids must be 1-D, got shape {a.shape}\')`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.perplexity/_as_ids: if a.size and a.dtype.kind not in "iu": :: operand 1 of `and` dropped in `a.size and a.dtype.kind not in \'iu\'`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.perplexity/_as_ids: raise ValueError(f"ids must be integers, got dtype {a.dtype}") :: statement deleted: `raise ValueError(f\'ids must be integers, got dtype {a.dtype}`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (ids 1-D / integer dtype)",
+    'ch01.perplexity/_as_ids: return a.astype(np.int64, copy=False) :: constant False -> True':
+        'astype(..., copy=True) only copies: same values',
+    'ch01.sample/temperature_probs: if temperature < 0: :: statement deleted: `if temperature < 0:`':
+        'redundant: sample validates the temperature before calling temperature_probs',
+    'ch01.sample/temperature_probs: raise ValueError("temperature must be >= 0") :: statement deleted: `raise ValueError(\'temperature must be >= 0\')`':
+        'redundant: sample validates the temperature before calling temperature_probs',
+    'ch01.sample/sample: seq = list(np.asarray(prefix, dtype=np.int64).reshape(-1)) :: constant 1 -> 2':
+        "numpy reads any negative size in reshape as 'unknown': reshape(-2) == reshape(-1)",
+    'ch01.sample/temperature_probs: p = np.asarray(p, dtype=np.float64) :: statement deleted: `p = np.asarray(p, dtype=np.float64)`':
+        'next_probs returns a float numpy array in every case the exercise allows',
+    'ch02.rnn_forward/rnn_forward: xs = np.asarray(xs) :: statement deleted: `xs = np.asarray(xs)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch02.rnn_forward/rnn_forward: hs = np.empty((B, T, h.shape[-1]), dtype=np.result_type(xw, h, W_hh)) :: arguments 1 and 2 swapped in `np.result_type(xw, h, W_hh)`':
+        'np.result_type does not depend on the order of its arguments',
+    'ch02.rnn_forward/rnn_forward: hs = np.empty((B, T, h.shape[-1]), dtype=np.result_type(xw, h, W_hh)) :: arguments 2 and 3 swapped in `np.result_type(xw, h, W_hh)`':
+        'np.result_type does not depend on the order of its arguments',
+    'ch02.encode/_char_table: if list(vocab[:3]) != list(SPECIALS): :: statement deleted: `if list(vocab[:3]) != list(SPECIALS):`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (vocab starts with the specials)",
+    'ch02.encode/_char_table: raise ValueError(f"vocab must start with {list(SPECIALS)}, got {list(vocab[:3])}") :: statement deleted: `raise ValueError(f\'vocab must start with {list(SPECIALS)}, g`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (vocab starts with the specials)",
+    'ch02.decode/decode: if ids.size and ids.dtype.kind not in "iu": :: statement deleted: `if ids.size and ids.dtype.kind not in \'iu\':`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (integer dtype of ids)",
+    'ch02.decode/decode: if ids.size and ids.dtype.kind not in "iu": :: operand 1 of `and` dropped in `ids.size and ids.dtype.kind not in \'iu\'`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (integer dtype of ids)",
+    'ch02.decode/decode: raise ValueError(f"ids must be integers, got dtype {ids.dtype}") :: statement deleted: `raise ValueError(f\'ids must be integers, got dtype {ids.dtyp`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (integer dtype of ids)",
+    'ch02.decode/decode: ids = np.asarray(ids).reshape(-1) :: constant 1 -> 2':
+        "numpy reads any negative size in reshape as 'unknown': reshape(-2) == reshape(-1)",
+    'ch02.decode/decode: ids = ids[: stop[0]] :: slice upper bound `stop[0]` -> `stop[0] + 1`':
+        'keeping the first EOS is harmless: EOS maps to the empty string',
+    'ch02.sequence_cross_entropy/sequence_cross_entropy: logits = np.asarray(logits, dtype=np.float64) :: statement deleted: `logits = np.asarray(logits, dtype=np.float64)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float logits, int targets, bool mask)',
+    'ch02.sequence_cross_entropy/sequence_cross_entropy: targets = np.asarray(targets) :: statement deleted: `targets = np.asarray(targets)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float logits, int targets, bool mask)',
+    'ch02.sequence_cross_entropy/sequence_cross_entropy: mask = np.asarray(mask, dtype=bool) :: statement deleted: `mask = np.asarray(mask, dtype=bool)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float logits, int targets, bool mask)',
+    'ch02.sequence_cross_entropy/log_softmax: m = np.where(np.isfinite(m), m, 0.0) :: constant 0.0 -> 1.0':
+        'log-softmax is invariant to the shift: 1.0 or 0.0 for a non-finite max',
+    'ch02.sequence_cross_entropy/log_softmax: m = np.max(z, axis=axis, keepdims=True) :: axis=axis -> axis=-1':
+        'log_softmax is only called with its default axis = -1',
+    'ch02.sequence_cross_entropy/log_softmax: return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) :: axis=axis -> axis=-1':
+        'log_softmax is only called with its default axis = -1',
+    'ch02.sample_with_temperature/log_softmax: def log_softmax(logits, axis=-1) -> np.ndarray: :: constant 1 -> 0':
+        'the logits are 1-D: axis 0 is axis -1',
+    'ch02.sample_with_temperature/log_softmax: m = np.max(z, axis=axis, keepdims=True) :: axis=axis -> axis=0':
+        'the logits are 1-D: axis 0 is axis -1',
+    'ch02.sample_with_temperature/log_softmax: m = np.max(z, axis=axis, keepdims=True) :: axis=axis -> axis=-1':
+        'the logits are 1-D: axis 0 is axis -1',
+    'ch02.sample_with_temperature/log_softmax: return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) :: axis=axis -> axis=0':
+        'the logits are 1-D: axis 0 is axis -1',
+    'ch02.sample_with_temperature/log_softmax: return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) :: axis=axis -> axis=-1':
+        'the logits are 1-D: axis 0 is axis -1',
+    'ch02.sample_with_temperature/log_softmax: m = np.where(np.isfinite(m), m, 0.0) :: constant 0.0 -> 1.0':
+        'log-softmax is invariant to the shift: 1.0 or 0.0 for a non-finite max',
+    'ch02.sample_with_temperature/log_softmax: m = np.max(z, axis=axis, keepdims=True) :: constant True -> False':
+        '1-D logits: keepdims only turns a (1,) into a scalar, which broadcasts the same',
+    'ch02.sample_with_temperature/log_softmax: return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) :: constant True -> False':
+        '1-D logits: keepdims only turns a (1,) into a scalar, which broadcasts the same',
+    'ch02.LineClassifier/LineClassifier.forward: lengths = torch.as_tensor(lengths, device=output.device).long() :: statement deleted: `lengths = torch.as_tensor(lengths, device=output.device).lon`':
+        "the checks pass lengths as an int64 tensor on the model's device (as the exercise specifies): the conversion is a no-op",
+    'ch03.rnn_step_backward/rnn_step_backward: return da @ W_xh.T, da @ W_hh.T, np.asarray(x).T @ da, np.asarray(h_prev).T @ da, da.sum(0) :: `.T` -> `.mT`':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_step_backward/rnn_step_backward: return da @ W_xh.T, da @ W_hh.T, np.asarray(x).T @ da, np.asarray(h_prev).T @ da, da.sum(0) :: `.T` -> `.mT` (#2)':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_step_backward/rnn_step_backward: return da @ W_xh.T, da @ W_hh.T, np.asarray(x).T @ da, np.asarray(h_prev).T @ da, da.sum(0) :: `.T` -> `.mT` (#3)':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_step_backward/rnn_step_backward: return da @ W_xh.T, da @ W_hh.T, np.asarray(x).T @ da, np.asarray(h_prev).T @ da, da.sum(0) :: `.T` -> `.mT` (#4)':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_backward/rnn_backward: dh_next = da @ W_hh.T :: `.T` -> `.mT`':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_backward/rnn_backward: return das @ W_xh.T, dh_next, dW_xh, dW_hh, das.sum((0, 1)) :: `.T` -> `.mT`':
+        '.mT equals .T on a 2-D array',
+    'ch03.rnn_backward/rnn_backward: dhs, xs, h0, hs = (np.asarray(a, dtype=np.float64) for a in (dhs, xs, h0, hs)) :: statement deleted: `dhs, xs, h0, hs = (np.asarray(a, dtype=np.float64) for a in `':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float64)',
+    'ch03.grad_check/grad_check: return numeric, {k: rel_error(analytic[k], numeric[k]) for k in CHECKED} :: arguments 1 and 2 swapped in `rel_error(analytic[k], numeric[k])`':
+        'rel_error(a, n) is symmetric in its two arguments',
+    'ch03.grad_check/rel_error: den = np.maximum(np.abs(a), np.abs(n)) :: arguments 1 and 2 swapped in `np.maximum(np.abs(a), np.abs(n))`':
+        'np.maximum is symmetric in its two arguments',
+    'ch03.grad_check/rel_error: return np.divide(np.abs(a - n), den, out=np.zeros(np.broadcast_shapes(a.shape, n.shape)), where=den > 0) :: operands swapped in `a - n`':
+        '|a - n| is symmetric in its two arguments',
+    'ch03.grad_check/rel_error: return np.divide(np.abs(a - n), den, out=np.zeros(np.broadcast_shapes(a.shape, n.shape)), where=den > 0) :: arguments 1 and 2 swapped in `np.broadcast_shapes(a.shape, n.shape)`':
+        'np.broadcast_shapes is symmetric in its two arguments',
+    'ch03.grad_check/numeric_gradients: xs, dhs = np.asarray(xs, dtype=np.float64), np.asarray(dhs, dtype=np.float64) :: statement deleted: `xs, dhs = (np.asarray(xs, dtype=np.float64), np.asarray(dhs,`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float64)',
+    'ch03.grad_check/rel_error: a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64) :: statement deleted: `a, n = (np.asarray(a, dtype=np.float64), np.asarray(n, dtype`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (float64)',
+    'ch03.grad_check/numeric_gradients: grad = np.zeros_like(arr) :: `.zeros_like` -> `.ones_like`':
+        'every entry of grad is overwritten in the loop: zeros_like or ones_like',
+    'ch03.autograd_gradients/autograd_gradients: return {k: t[k].grad.numpy().copy() for k in AUTOGRAD_KEYS} :: `.copy()` removed in `t[k].grad.numpy().copy()`':
+        'the gradients belong to tensors local to the call: returning views instead of copies is safe',
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: statement deleted: `if k < 1 or steps < 0 or batch_size < 1:`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: `or` -> `and` in `k < 1 or steps < 0 or batch_size < 1`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: operand 1 of `or` dropped in `k < 1 or steps < 0 or batch_size < 1`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: operand 2 of `or` dropped in `k < 1 or steps < 0 or batch_size < 1`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: operand 3 of `or` dropped in `k < 1 or steps < 0 or batch_size < 1`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: raise ValueError("k and batch_size must be >= 1 and steps >= 0") :: statement deleted: `raise ValueError(\'k and batch_size must be >= 1 and steps >=`':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: constant 1 -> 0':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: constant 1 -> 0 (#2)':
+        "reference-only input validation the exercise's specification does not ask for (no Raises entry) (k >= 1, steps >= 0, batch_size >= 1; or a weaker bound)",
+    'ch03.train_tbptt/train_tbptt: ids = np.asarray(ids, dtype=np.int64) :: statement deleted: `ids = np.asarray(ids, dtype=np.int64)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op) (int64 ids)',
+    'ch03.train_tbptt/train_tbptt: h = torch.zeros(batch_size, H, dtype=torch.float64) :: statement deleted: `h = torch.zeros(batch_size, H, dtype=torch.float64)`':
+        'the initial state is overwritten at update 0 (c == 0 resets it)',
+    'ch03.train_tbptt/train_tbptt: h = torch.zeros(batch_size, H, dtype=torch.float64) :: arguments 1 and 2 swapped in `torch.zeros(batch_size, H, dtype=torch.float64)`':
+        'the initial state is overwritten at update 0 (c == 0 resets it)',
+    'ch03.train_tbptt/train_tbptt: h = torch.zeros(batch_size, H, dtype=torch.float64) :: `.zeros` -> `.ones`':
+        'the initial state is overwritten at update 0 (c == 0 resets it)',
+    'ch03.train_tbptt/train_tbptt: losses = np.zeros(steps) :: `.zeros` -> `.ones`':
+        'every entry of losses is overwritten',
+    'ch03.train_tbptt/train_tbptt: if ids.size and (ids.min() < 0 or ids.max() >= vocab_size): :: operand 1 of `and` dropped in `ids.size and (ids.min() < 0 or ids.max() >= vocab_size)`':
+        'empty ids raise ValueError either way (ids.min() of an empty array, or streams)',
+    'ch03.train_tbptt/train_tbptt: H = p["W_hh"].shape[0] :: constant 0 -> 1':
+        'W_hh is square: shape[0] == shape[1]',
+    'ch03.train_tbptt/train_tbptt: losses[i] = float(loss.detach()) :: `.detach()` removed in `loss.detach()`':
+        'float() of a 0-d tensor with or without detach(): the same number',
+    'ch03.train_tbptt/train_tbptt: return {n: v.detach().numpy().copy() for n, v in p.items()}, losses :: `.copy()` removed in `v.detach().numpy().copy()`':
+        'the parameters are tensors local to the call: returning views instead of copies is safe',
+    'ch03.train_tbptt/train_tbptt: x, y = X[:, c * k:(c + 1) * k], Y[:, c * k:(c + 1) * k] :: slice upper bound `(c + 1) * k` -> `(c + 1) * k + 1`':
+        'extra input columns are never read: the inner loop runs over k steps (the target slice is unchanged)',
+    'ch03.train_tbptt/train_tbptt: x, y = X[:, c * k:(c + 1) * k], Y[:, c * k:(c + 1) * k] :: constant 1 -> 2':
+        'extra input columns are never read: the inner loop runs over k steps (the target slice is unchanged)',
+    'ch03.train_tbptt/streams: ids = np.asarray(ids) :: statement deleted: `ids = np.asarray(ids)`':
+        'conversion of an argument the exercise already passes as a numpy array of that dtype (no-op)',
+    'ch03.train_tbptt/streams: if n < 1: :: statement deleted: `if n < 1:`':
+        'redundant: with n < 1 streams, C = n // k = 0 and train_tbptt raises the same ValueError',
+    'ch03.train_tbptt/streams: raise ValueError(f"{len(ids)} ids are too few for {batch_size} streams") :: statement deleted: `raise ValueError(f\'{len(ids)} ids are too few for {batch_siz`':
+        'redundant: with n < 1 streams, C = n // k = 0 and train_tbptt raises the same ValueError',
+    'ch03.train_tbptt/streams: if n < 1: :: constant 1 -> 0':
+        'redundant: with n < 1 streams, C = n // k = 0 and train_tbptt raises the same ValueError',
+}
+
+PENDING: dict[str, str] = {
+    'ch01.ngram_counts/ngram_counts: if ids.size < n: :: `<` -> `<=` in `ids.size < n`':
+        'ids of length exactly n (ngram_counts([3, 5], 2) -> grams [[3, 5]], counts [1]) returns no n-gram',
+    'ch01.add_k_prob/add_k_prob: def add_k_prob(grams, counts, queries, vocab_size: int, k: float = 1.0) -> np.ndarray: :: constant 1.0 -> 0.0':
+        'the default k: add_k_prob(grams, counts, queries, V) without k must equal k = 1.0',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if not 0 <= discount <= 1: :: `<=` -> `<` in `0 <= discount <= 1`':
+        'D = 0 and D = 1 are valid discounts: kneser_ney_prob(tables, V, q, 0.0) (interpolated MLE) and D = 1.0 must not raise',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if not 0 <= discount <= 1: :: `<=` -> `<` in `0 <= discount <= 1` (#2)':
+        'D = 0 and D = 1 are valid discounts: kneser_ney_prob(tables, V, q, 0.0) (interpolated MLE) and D = 1.0 must not raise',
+    'ch01.kneser_ney_prob/kneser_ney_prob: if grams.shape[0] == 0: :: constant 0 -> 1':
+        'a text whose table of some order has exactly one distinct gram (tables of ids = [4, 4, 4, 4], n = 2, query [[4, 4]]): that order is skipped',
+    'ch01.kneser_ney_prob/continuation_counts: if tails.shape[0] == 0: :: constant 0 -> 1':
+        'continuation counts of an order with exactly one distinct (m+1)-gram dropped (tables of ids = [4, 4, 4, 4], n = 2 or 3)',
+    'ch01.perplexity/perplexity: if ids.size < n: :: `<` -> `<=` in `ids.size < n`':
+        'T == n (ids = [0, 1], n = 2): exactly one window to score, must not raise',
+    'ch01.perplexity/perplexity: if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)): :: `>` -> `>=` in `p > 1`':
+        'a prob_fn giving probability exactly 1.0 to some window (a deterministic model): perplexity 1 / finite, no error, not inf',
+    'ch01.perplexity/perplexity: if np.any(p == 0): :: constant 0 -> 1':
+        'a prob_fn giving probability exactly 1.0 to some window (a deterministic model): perplexity 1 / finite, no error, not inf',
+    'ch01.sample/sample: if temperature < 0: :: statement deleted: `if temperature < 0:`':
+        'T < 0 with length = 0 must still raise ValueError (temperature_probs, which also validates, is never called)',
+    'ch01.sample/sample: raise ValueError(f"temperature must be >= 0, got {temperature!r}") :: statement deleted: `raise ValueError(f\'temperature must be >= 0, got {temperatur`':
+        'T < 0 with length = 0 must still raise ValueError (temperature_probs, which also validates, is never called)',
+    'ch01.sample/temperature_probs: logits -= logits.max() :: `-=` -> `+=`':
+        'a tiny temperature where log(p)/T underflows exp (p = [0.5, 0.5], T = 1e-3 and T = 1e-4): the max-shift is needed, else NaN probabilities',
+    'ch01.sample/temperature_probs: logits -= logits.max() :: statement deleted: `logits -= logits.max()`':
+        'a tiny temperature where log(p)/T underflows exp (p = [0.5, 0.5], T = 1e-3 and T = 1e-4): the max-shift is needed, else NaN probabilities',
+    'ch02.encode/encode: if codes.size == 0: :: statement deleted: `if codes.size == 0:`':
+        "a vocabulary of the three specials only: encode('ab', ['<pad>', '<unk>', '<eos>']) must be [1, 1] (the mutant crashes)",
+    'ch02.encode/encode: return np.full(points.shape, UNK, dtype=np.int64) :: statement deleted: `return np.full(points.shape, UNK, dtype=np.int64)`':
+        "a vocabulary of the three specials only: encode('ab', ['<pad>', '<unk>', '<eos>']) must be [1, 1] (the mutant crashes)",
+    'ch02.encode/encode: if codes.size == 0: :: constant 0 -> 1':
+        "a vocabulary with one character: encode('aab', ['<pad>', '<unk>', '<eos>', 'a']) must be [3, 3, 1]",
+    'ch02.decode/decode: if ids.size and (ids.min() < 0 or ids.max() >= len(vocab)): :: `.min` -> `.max`':
+        'a negative id among valid ones: decode([-1, 3], vocab) must raise ValueError',
+    'ch02.decode/decode: if ids.size and (ids.min() < 0 or ids.max() >= len(vocab)): :: `.max` -> `.min`':
+        'an id = len(vocab) among valid ones: decode([3, len(vocab)], vocab) must raise ValueError',
+    'ch02.sequence_cross_entropy/log_softmax: m = np.where(np.isfinite(m), m, 0.0) :: statement deleted: `m = np.where(np.isfinite(m), m, 0.0)`':
+        'edge case, may be declared out of scope: a logits row of all -inf at an unmasked position (loss inf, the mutant gives NaN)',
+    'ch02.sample_with_temperature/log_softmax: m = np.where(np.isfinite(m), m, 0.0) :: statement deleted: `m = np.where(np.isfinite(m), m, 0.0)`':
+        'edge case, may be declared out of scope: logits containing +inf or all -inf',
+    'ch02.sample_with_temperature/log_softmax: m = np.max(z, axis=axis, keepdims=True) :: `.max` -> `.min`':
+        'large logits where a min-shift overflows exp (logits = [800, 0, -800], T = 0.5): the distribution must still be the softmax',
+    'ch03.grad_check/numeric_gradients: def numeric_gradients(params, xs, h0, dhs, eps=1e-5) -> dict: :: constant 1e-05 -> 1.00001':
+        'the default eps: grad_check(params, xs, h0, dhs, analytic) without eps must use 1e-5 (numeric gradients within 1e-6 of the reference)',
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: `<` -> `<=` in `steps < 0`':
+        'steps = 0 is valid: train_tbptt(..., steps=0) must return the initial parameters and an empty losses array, not raise',
+    'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: constant 0 -> 1':
+        'steps = 0 is valid: train_tbptt(..., steps=0) must return the initial parameters and an empty losses array, not raise',
+    'ch03.train_tbptt/train_tbptt: def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer="adam"): :: constant 16 -> 17':
+        "the default batch_size: a call without batch_size must use 16 streams (compare its losses with the reference's)",
+    'ch03.train_tbptt/train_tbptt: def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer="adam"): :: constant 16 -> 15':
+        "the default batch_size: a call without batch_size must use 16 streams (compare its losses with the reference's)",
+    'ch03.train_tbptt/train_tbptt: if C < 1: :: `<` -> `<=` in `C < 1`':
+        'a text giving exactly one chunk (n == k, C = 1, e.g. len(ids) = 16 * 8 + 1 with k = 8) must train, not raise',
+    'ch03.train_tbptt/train_tbptt: if C < 1: :: constant 1 -> 2':
+        'a text giving exactly one chunk (n == k, C = 1, e.g. len(ids) = 16 * 8 + 1 with k = 8) must train, not raise',
+    'ch03.train_tbptt/train_tbptt: if ids.size and (ids.min() < 0 or ids.max() >= vocab_size): :: operand 1 of `or` dropped in `ids.min() < 0 or ids.max() >= vocab_size`':
+        'a negative id among valid ones (ids with a -1) must raise ValueError (torch indexing wraps it silently)',
+    'ch03.train_tbptt/train_tbptt: if ids.size and (ids.min() < 0 or ids.max() >= vocab_size): :: `.min` -> `.max`':
+        'a negative id among valid ones (ids with a -1) must raise ValueError (torch indexing wraps it silently)',
+    'ch03.train_tbptt/streams: if n < 1: :: `<` -> `<=` in `n < 1`':
+        'one step per stream with k = 1 (len(ids) = batch_size + 1, k = 1): n = 1, C = 1 must train, not raise',
+    'ch03.train_tbptt/streams: if n < 1: :: constant 1 -> 2':
+        'one step per stream with k = 1 (len(ids) = batch_size + 1, k = 1): n = 1, C = 1 must train, not raise',
+}
