@@ -215,6 +215,49 @@ def check_close(
         raise CheckFailed(msg)
 
 
+def check_dtype(name: str, got: Any, dtype: Any) -> np.ndarray:
+    """Check the exact dtype a docstring promises (``np.int64``, ``np.float64``, ...)."""
+    arr = to_numpy(got, name)
+    want = np.dtype(dtype)
+    if arr.dtype != want:
+        hint = f" (convert with .astype(np.{want.name}))" if arr.dtype.kind in "iuf" else ""
+        raise CheckFailed(f"{name}: the docstring promises dtype {want.name}, got dtype {arr.dtype}{hint}")
+    return arr
+
+
+def check_unchanged(argument: str, after: Any, before: Any, *, who: str = "your function") -> None:
+    """An argument is bit for bit what it was before the call (``before`` is a copy).
+
+    The message names the argument in the student's terms: "your function changed its
+    argument `h_prev`", then where and by how much.
+    """
+    a, b = to_numpy(after, argument), to_numpy(before, argument)
+    if a.shape != b.shape:
+        raise CheckFailed(f"{who} changed its argument `{argument}`: its shape went from {b.shape} to {a.shape}")
+    same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else (a == b)
+    if a.dtype != b.dtype or not np.all(same):
+        if a.dtype != b.dtype:
+            detail = f"its dtype went from {b.dtype} to {a.dtype}"
+        else:
+            idx = tuple(int(i) for i in np.argwhere(~same)[0])
+            was, now = _fmt2(b[idx], a[idx])
+            detail = f"{int((~same).sum())} of {a.size} entries differ; at index {idx} it was {was}, now {now}"
+        raise CheckFailed(f"{who} changed its argument `{argument}` ({detail}). Compute into a new array "
+                          "(x = x + ..., np.tanh(...)) instead of writing into an argument (+=, out=, x[...] =), "
+                          "or put back exactly what you moved")
+
+
+def check_never_drawn(who: str, draws: Any, probs: Any) -> None:
+    """Exact, not statistical: no draw is a token whose probability is 0."""
+    d = np.asarray(to_numpy(draws, who)).reshape(-1).astype(np.int64)
+    p = np.asarray(probs, dtype=float).reshape(-1)
+    for tok in np.flatnonzero(p == 0):
+        hits = int(np.sum(d == tok))
+        if hits:
+            raise CheckFailed(f"{who}: token {int(tok)} has probability 0 but was drawn {hits} time"
+                              f"{'s' if hits != 1 else ''} in {d.size} draws")
+
+
 def check_raises(name: str, fn: Callable[[], Any], exceptions: type | tuple[type, ...], why: str) -> None:
     """Check that ``fn()`` raises one of ``exceptions`` (``why`` says when it should)."""
     try:
