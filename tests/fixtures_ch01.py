@@ -104,8 +104,8 @@ def ngram_counts(ids, n):
     ids = [int(t) for t in ids]
     c = Counter(tuple(ids[i:i + n]) for i in range(len(ids) - n + 1))
     keys = sorted(c)
-    grams = np.array(keys, dtype=np.int32).reshape(len(keys), n)
-    return grams, np.array([c[k] for k in keys], dtype=np.int32)
+    grams = np.array(keys, dtype=np.int64).reshape(len(keys), n)
+    return grams, np.array([c[k] for k in keys], dtype=np.int64)
 ''',
     # Gumbel-max trick: a different use of the generator, same distribution
     "sample": '''
@@ -137,9 +137,79 @@ def perplexity(prob_fn, ids, n):
     total = 0.0
     for start in range(0, len(windows), 1000):
         p = np.asarray(prob_fn(windows[start:start + 1000]), dtype=float)
+        if np.isnan(p).any():
+            raise ValueError("the model gives NaN")
         if np.any(p == 0):
             return math.inf
         total += float(-np.log(p).sum())
     return math.exp(total / len(windows))
 ''',
+}
+
+# Further mistakes, one per promise of a docstring that issue 9 settled; caught in-process
+# by tests/test_checks_ch01.py and compared notebook-vs-grader by tests/test_verdicts.py.
+_SAMPLER = '''
+def sample(next_probs, prefix, length, temperature, rng):
+    if temperature < 0:
+        raise ValueError("negative temperature")
+    ctx = [int(t) for t in np.asarray(prefix).reshape(-1)]
+    out = np.zeros(length, dtype=np.int64)
+    for i in range(length):
+        p = np.asarray(next_probs(np.array(ctx, dtype=np.int64)), dtype=float)
+        if temperature == 0:
+            tok = int(np.argmax(p))
+        else:
+            with np.errstate(divide="ignore"):
+                z = np.log(p) / temperature
+            q = np.exp(z - z.max())
+            tok = int(rng.choice(len(p), p=q / q.sum()))
+        out[i] = tok
+        ctx.append(tok)
+    return out
+'''
+MORE_BUGS = {
+    # counts as int32 where the docstring promises int64
+    "ngram_counts_int32": ("ngram_counts", ALTERNATIVES["ngram_counts"].replace("np.int64", "np.int32")),
+    # drops the last window, so exactly n tokens give no n-gram
+    "ngram_counts_exact_n": ("ngram_counts", '''
+def ngram_counts(ids, n):
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) <= n:
+        return np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(ids, n)
+    g, c = np.unique(windows, axis=0, return_counts=True)
+    return g.astype(np.int64), c.astype(np.int64)
+'''),
+    # a default pseudo-count of 0.5 where the docstring says 1
+    "add_k_default": ("add_k_prob", BUGS["add_k_prob"].replace("k=1.0", "k=0.5").replace(
+        "(denom + k)", "(denom + k * vocab_size)")),
+    # rejects the valid ends of the discount range
+    "kneser_ney_open_interval": ("kneser_ney_prob", '''
+def kneser_ney_prob(tables, vocab_size, queries, discount=0.75):
+    if not 0 < discount < 1:
+        raise ValueError("discount must lie in (0, 1)")
+''' + __import__("tests.submissions", fromlist=["answer_sources"]).answer_sources("ch01_ngrams")[
+        "kneser_ney_prob"].split("\n", 1)[1]),
+    # returns NaN instead of raising when the model is undefined on a window
+    "perplexity_nan": ("perplexity", ALTERNATIVES["perplexity"].replace(
+        '        if np.isnan(p).any():\n            raise ValueError("the model gives NaN")\n', "")),
+    # `if p >= 1` treated as invalid: a sure model raises instead of giving 1
+    "perplexity_sure_model": ("perplexity", ALTERNATIVES["perplexity"].replace(
+        "        if np.any(p == 0):", "        if np.any(p >= 1):\n            raise ValueError('not a probability')\n"
+        "        if np.any(p == 0):")),
+    # smooths log(0): tokens of probability 0 get a small share at high temperature
+    "sample_zero_leak": ("sample", _SAMPLER.replace("np.log(p)", "np.log(p + 1e-6)")),
+    # breaks T = 0 ties at random, drawing from the generator
+    "sample_random_ties": ("sample", _SAMPLER.replace(
+        "tok = int(np.argmax(p))", "tok = int(rng.choice(np.flatnonzero(p == p.max())))")),
+    # p ** (1 / T) directly: underflows to 0 / 0 at tiny T
+    "sample_power_underflow": ("sample", _SAMPLER.replace(
+        "z = np.log(p) / temperature\n            q = np.exp(z - z.max())", "q = p ** (1 / temperature)")),
+    # validates the temperature only inside the loop, so length 0 never raises
+    "sample_late_validation": ("sample", _SAMPLER.replace(
+        "    if temperature < 0:\n        raise ValueError(\"negative temperature\")\n", "").replace(
+        "        if temperature == 0:", "        if temperature < 0:\n            raise ValueError('negative')\n"
+        "        if temperature == 0:")),
 }

@@ -88,3 +88,29 @@ def test_hidden_checks_do_not_depend_on_global_random_state():
     for s in (0, 1):
         np.random.seed(s)
         hidden.check_sample(noisy)
+
+
+@pytest.mark.parametrize("label", sorted(fixtures_ch01.MORE_BUGS))
+def test_more_bugs_are_caught_where_the_docstring_promises(label):
+    """Each MORE_BUGS entry breaks one settled promise (dtype, default, valid edge,
+    NaN handling, exact zero-probability, T = 0 without drawing, tiny T, validation)."""
+    name, source = fixtures_ch01.MORE_BUGS[label]
+    fn = _define(source, name)
+    with pytest.raises(CheckFailed) as e:
+        getattr(visible, f"check_{name}")(fn)
+    assert name in str(e.value)
+    with pytest.raises(CheckFailed):
+        getattr(hidden, f"check_{name}")(fn)
+
+
+def test_the_more_bugs_sampler_base_is_correct():
+    """The sampler MORE_BUGS perturb is itself correct, so each bug is the only change."""
+    fn = _define(fixtures_ch01._SAMPLER, "sample")
+    visible.check_sample(fn)
+    hidden.check_sample(fn)
+
+
+def test_feedback_names_the_zero_probability_token_and_its_count():
+    name, source = fixtures_ch01.MORE_BUGS["sample_zero_leak"]
+    with pytest.raises(CheckFailed, match=r"token \d has probability 0 but was drawn \d+ times? in 2000 draws"):
+        visible.check_sample(_define(source, name))

@@ -63,17 +63,17 @@ class WindowProb(PortableFunction):
 
 class FilledProb(PortableFunction):
     """``f(windows) -> value`` for every window, except ``zero_token`` as last token,
-    which gets 0 (``zero_token=-1``: none)."""
+    which gets ``zero`` (default 0; ``zero_token=-1``: none)."""
 
-    def __init__(self, value: float, zero_token: int = -1):
-        self.value, self.zero_token = float(value), int(zero_token)
+    def __init__(self, value: float, zero_token: int = -1, zero: float = 0.0):
+        self.value, self.zero_token, self.zero = float(value), int(zero_token), float(zero)
 
     def state(self) -> dict:
-        return {"value": self.value, "zero_token": self.zero_token}
+        return {"value": self.value, "zero_token": self.zero_token, "zero": self.zero}
 
     def __call__(self, windows):
         w = np.asarray(windows)
-        return np.where(w[:, -1] == self.zero_token, 0.0, self.value) if w.ndim == 2 else np.full(len(w), self.value)
+        return np.where(w[:, -1] == self.zero_token, self.zero, self.value) if w.ndim == 2 else np.full(len(w), self.value)
 
 
 def repeat(fn, n: int, *args):
