@@ -4,7 +4,7 @@
 4,145 training names (about 25,000 characters) are few for a recurrent network: trained
 plainly, a model large enough to beat chapter 1's best n-gram overfits long before it gets
 there.  The full-mode recipe regularises *from the training loop*, so that the model class
-stays the plain ``CharRNN(vocab_size, hidden_size, embed_size)`` of the exercise:
+stays the plain ``CharRNN(vocab_size, embed_size, hidden_size)`` of the exercise:
 
 * **input noise** (Xie et al., 2017, "Data noising as smoothing in neural network language
   models"): each input character is replaced by ``<unk>`` with probability ``input_noise``;

@@ -102,7 +102,7 @@ def names_section(mode):
              "bigram_add05_test_nll": R2.bigram_nll(train, test, vocab, k=0.5)}
     cfg = names_training.SETTINGS[mode]
     torch.manual_seed(0)
-    model = R2.CharRNN(len(vocab), cfg["hidden_size"], cfg["embed_size"])
+    model = R2.CharRNN(len(vocab), cfg["embed_size"], cfg["hidden_size"])
     t0 = time.perf_counter()
     run = names_training.train(model, *R2.name_batch(train, vocab), valid=R2.name_batch(valid, vocab), **cfg)
     train_s = time.perf_counter() - t0
@@ -111,7 +111,7 @@ def names_section(mode):
            "valid_nll": R2.char_rnn_nll(model, valid, vocab), "test_nll": R2.char_rnn_nll(model, test, vocab)}
     if mode == "full":
         torch.manual_seed(0)
-        plain = R2.CharRNN(len(vocab), PLAIN_FULL["hidden_size"], PLAIN_FULL["embed_size"])
+        plain = R2.CharRNN(len(vocab), PLAIN_FULL["embed_size"], PLAIN_FULL["hidden_size"])
         R2.train_char_rnn(plain, train, vocab, steps=PLAIN_FULL["steps"], batch_size=PLAIN_FULL["batch_size"],
                           lr=PLAIN_FULL["lr"])
         rnn["plain_fixed_loop"] = {"config": PLAIN_FULL, "valid_nll": R2.char_rnn_nll(plain, valid, vocab),

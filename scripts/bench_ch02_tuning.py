@@ -67,7 +67,7 @@ def main(argv=None) -> int:
             continue
         seed = cfg.get("seed", 0)
         torch.manual_seed(seed)
-        model = R2.CharRNN(len(vocab), cfg["hidden_size"], cfg["embed_size"])
+        model = R2.CharRNN(len(vocab), cfg["embed_size"], cfg["hidden_size"])
         t0 = time.perf_counter()
         run = names_training.train(model, *R2.name_batch(train, vocab), valid=R2.name_batch(valid, vocab), **cfg)
         result["runs"][name] = {"config": cfg, "train_seconds": time.perf_counter() - t0,

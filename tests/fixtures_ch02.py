@@ -60,7 +60,7 @@ def sample_with_temperature(logits, temperature, rng):
     # the read-out looks at the embeddings: the RNN's state never reaches the logits
     "CharRNN": '''
 class CharRNN(nn.Module):
-    def __init__(self, vocab_size, hidden_size, embed_size):
+    def __init__(self, vocab_size, embed_size, hidden_size):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.rnn = nn.RNN(embed_size, hidden_size, batch_first=True)
@@ -119,12 +119,14 @@ def decode(ids, vocab):
     # log-softmax by scipy-free logaddexp.reduce and a masked sum
     "sequence_cross_entropy": '''
 def sequence_cross_entropy(logits, targets, mask):
-    m = np.asarray(mask, dtype=float)
+    m = np.asarray(mask, dtype=bool)
     if m.sum() == 0:
         raise ValueError("nothing to average")
-    lse = np.logaddexp.reduce(logits, axis=-1)
-    picked = np.take_along_axis(logits, targets[..., None], -1)[..., 0]
-    return float(np.sum((lse - picked) * m) / m.sum())
+    safe = np.where(m, targets, 0)
+    with np.errstate(all="ignore"):
+        lse = np.logaddexp.reduce(logits, axis=-1)
+    picked = np.take_along_axis(logits, safe[..., None], -1)[..., 0]
+    return float(np.sum(np.where(m, lse - picked, 0.0)) / m.sum())
 ''',
     # Gumbel-max trick: a different use of the generator, same distribution
     "sample_with_temperature": '''
@@ -139,7 +141,7 @@ def sample_with_temperature(logits, temperature, rng):
     # an explicit loop over time with nn.RNNCell and one-hot-free embeddings
     "CharRNN": '''
 class CharRNN(nn.Module):
-    def __init__(self, vocab_size, hidden_size, embed_size):
+    def __init__(self, vocab_size, embed_size, hidden_size):
         super().__init__()
         self.hidden_size = hidden_size
         self.embed = nn.Embedding(vocab_size, embed_size)
@@ -170,4 +172,81 @@ class LineClassifier(nn.Module):
         _, h = self.rnn(packed)
         return self.out(h[-1])
 ''',
+}
+
+# Further mistakes, one per promise a docstring settled (issue 9); caught in-process by
+# tests/test_checks_ch02.py and compared notebook-vs-grader by tests/test_verdicts.py.
+MORE_BUGS = {
+    # indexes the targets at masked positions too (IndexError on -100 or V)
+    "sce_reads_masked_targets": ("sequence_cross_entropy", '''
+def sequence_cross_entropy(logits, targets, mask):
+    m = np.asarray(mask, dtype=float)
+    if m.sum() == 0:
+        raise ValueError("nothing to average")
+    lse = np.logaddexp.reduce(logits, axis=-1)
+    picked = np.take_along_axis(logits, targets[..., None], -1)[..., 0]
+    return float(np.sum((lse - picked) * m) / m.sum())
+'''),
+    # multiplies by the mask: NaN at a masked position times 0 is still NaN
+    "sce_nan_times_mask": ("sequence_cross_entropy", '''
+def sequence_cross_entropy(logits, targets, mask):
+    m = np.asarray(mask, dtype=float)
+    if m.sum() == 0:
+        raise ValueError("nothing to average")
+    safe = np.where(mask, targets, 0)
+    z = logits - logits.max(axis=-1, keepdims=True)
+    lp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(lp, safe[..., None], -1)[..., 0]
+    return float(-np.sum(picked * m) / m.sum())
+'''),
+    # float32 states where the docstring promises float64
+    "rnn_step_float32": ("rnn_step", '''
+def rnn_step(x, h_prev, W_xh, W_hh, b_h):
+    return np.tanh(x @ W_xh + h_prev @ W_hh + b_h).astype(np.float32)
+'''),
+    # keeps the running state in the caller's h0
+    "rnn_forward_writes_h0": ("rnn_forward", '''
+def rnn_forward(xs, h0, W_xh, W_hh, b_h):
+    h, out = h0, []
+    for t in range(xs.shape[1]):
+        h[...] = np.tanh(xs[:, t] @ W_xh + h @ W_hh + b_h)
+        out.append(h.copy())
+    return np.stack(out, axis=1)
+'''),
+    # a table built from the characters alone crashes when there are none
+    "encode_needs_a_character": ("encode", '''
+def encode(text, vocab):
+    chars = np.array([ord(c) for c in vocab[3:]])
+    table = np.full(max(chars.max(), max((ord(c) for c in text), default=0)) + 1, 1, dtype=np.int64)
+    table[chars] = np.arange(3, len(vocab))
+    return table[np.array([ord(c) for c in text], dtype=np.int64)]
+'''),
+    # checks the range only of the ids it reads (up to the first EOS)
+    "decode_checks_before_eos_only": ("decode", '''
+def decode(ids, vocab):
+    out = []
+    for i in np.asarray(ids).reshape(-1).tolist():
+        if i == 2:
+            break
+        if not 0 <= i < len(vocab):
+            raise ValueError(f"bad id {i}")
+        out.append("" if i == 0 else "\\ufffd" if i == 1 else vocab[i])
+    return "".join(out)
+'''),
+    # the max-shift replaced by a min-shift: exp overflows on large logits
+    "sampler_min_shift": ("sample_with_temperature", '''
+def sample_with_temperature(logits, temperature, rng):
+    if temperature < 0:
+        raise ValueError("T < 0")
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = np.asarray(logits, dtype=float) / temperature
+    z = z - z[np.isfinite(z)].min()
+    p = np.exp(z); p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+'''),
+    # a correct model with the constructor's old argument order (vocab, hidden, embed)
+    "char_rnn_old_argument_order": ("CharRNN", ALTERNATIVES["CharRNN"].replace(
+        "def __init__(self, vocab_size, embed_size, hidden_size):",
+        "def __init__(self, vocab_size, hidden_size, embed_size):")),
 }

@@ -181,3 +181,27 @@ def test_sampler_docstring_promises_are_checked(label):
     fn = _define(SAMPLER_BUGS[label], "sample_with_temperature")
     with pytest.raises(CheckFailed, match="sample_with_temperature"):
         visible.check_sample_with_temperature(fn)
+
+
+@pytest.mark.parametrize("label", sorted(fixtures_ch02.MORE_BUGS))
+def test_more_bugs_are_caught_by_the_visible_check(label):
+    """Each MORE_BUGS entry breaks one settled promise (masked positions hold anything,
+    float64 states, inputs unchanged, tiny vocabularies, range checks after EOS, large
+    logits, the constructor's argument order); the student's own visible check shows it."""
+    name, source = fixtures_ch02.MORE_BUGS[label]
+    with pytest.raises(CheckFailed) as e:
+        getattr(visible, f"check_{name}")(_define(source, name))
+    assert name in str(e.value)
+
+
+@pytest.mark.parametrize("label", sorted(k for k, v in fixtures_ch02.MORE_BUGS.items() if v[0] not in ("CharRNN",)))
+def test_more_bugs_are_caught_by_the_hidden_check(label):
+    name, source = fixtures_ch02.MORE_BUGS[label]
+    with pytest.raises(CheckFailed):
+        getattr(hidden, f"check_{name}")(_define(source, name))
+
+
+def test_feedback_names_the_changed_argument():
+    name, source = fixtures_ch02.MORE_BUGS["rnn_forward_writes_h0"]
+    with pytest.raises(CheckFailed, match="rnn_forward changed its argument `h0`"):
+        visible.check_rnn_forward(_define(source, name))

@@ -15,8 +15,8 @@ import numpy as np
 
 from autograde.hidden.common import check_distribution, cases, hidden_close, hidden_equal, seed
 from autograde.reference import ch02 as ref
-from rnncourse.checks.core import (CheckFailed, Report, call, check_array, check_equal, check_shape,
-                                   check_type, produce, tolerance)
+from rnncourse.checks.core import (CheckFailed, Report, call, check_array, check_dtype, check_equal, check_raises,
+                                   check_shape, check_type, check_unchanged, produce, tolerance)
 
 # Budgets of the quality checks (measured on 2 CPU cores: about 10 s and 20 s).
 CHAR_RNN = dict(hidden_size=64, embed_size=16, steps=300, batch_size=64, lr=0.01)
@@ -40,8 +40,12 @@ def check_rnn_step(fn) -> None:
         W_xh, W_hh, b = _weights(rng, D, H)
         x, h = rng.normal(size=(B, D)), rng.uniform(-1, 1, (B, H))
         with r.case(f"random case {case}: B={B}, D={D}, H={H}"):
-            out = check_array("h", call("rnn_step", fn, x.copy(), h.copy(), W_xh.copy(), W_hh.copy(), b.copy()), kind="f")
+            sent = {"x": x.copy(), "h_prev": h.copy(), "W_xh": W_xh.copy(), "W_hh": W_hh.copy(), "b_h": b.copy()}
+            out = check_array("h", call("rnn_step", fn, *sent.values()), kind="f")
+            check_dtype("h", out, np.float64)
             hidden_close("h", out, ref.rnn_step(x, h, W_xh, W_hh, b))
+            for name, before in zip(sent, (x, h, W_xh, W_hh, b)):
+                check_unchanged(name, sent[name], before, who="rnn_step")
     r.done()
 
 
@@ -53,8 +57,12 @@ def check_rnn_forward(fn) -> None:
         W_xh, W_hh, b = _weights(rng, D, H, scale=1.5)
         xs, h0 = rng.normal(size=(B, T, D)), rng.uniform(-1, 1, (B, H))
         with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}"):
-            out = check_array("hs", call("rnn_forward", fn, xs.copy(), h0.copy(), W_xh.copy(), W_hh.copy(), b.copy()), kind="f")
+            sent = {"xs": xs.copy(), "h0": h0.copy(), "W_xh": W_xh.copy(), "W_hh": W_hh.copy(), "b_h": b.copy()}
+            out = check_array("hs", call("rnn_forward", fn, *sent.values()), kind="f")
+            check_dtype("hs", out, np.float64)
             hidden_close("hs", out, ref.rnn_forward(xs, h0, W_xh, W_hh, b))
+            for name, before in zip(sent, (xs, h0, W_xh, W_hh, b)):
+                check_unchanged(name, sent[name], before, who="rnn_forward")
     r.done()
 
 
@@ -73,7 +81,12 @@ def check_encode(fn) -> None:
         text = "" if case == 0 else _random_text(rng, int(rng.integers(1, 200)))
         with r.case(f"random case {case}: {len(vocab)} vocabulary entries, {len(text)} characters"):
             out = check_array("ids", call("encode", fn, text, list(vocab)), kind="i")
+            check_dtype("ids", out, np.int64)
             hidden_equal("ids", out, ref.encode(text, vocab))
+    specials = ["<pad>", "<unk>", "<eos>"]
+    for vocab, text in ((specials, "xyz é"), (specials + ["x"], "xxyx"), (specials + ["\n"], "a\n\n")):
+        with r.case(f"a vocabulary of {len(vocab)} entries, text {text!r}"):
+            hidden_equal("ids", call("encode", fn, text, list(vocab)), ref.encode(text, vocab))
     r.done()
 
 
@@ -93,6 +106,13 @@ def check_decode(fn) -> None:
             if got != ref.decode(ids, vocab):
                 raise CheckFailed(f"decode: the text differs from the reference for ids {ids.tolist()} "
                                   f"(you returned {got!r})")
+    rng = np.random.default_rng(seed("decode", 99))
+    vocab = ref.build_vocab([_random_text(rng, 80)])
+    V = len(vocab)
+    for bad in ([4, -1, 5], [V - 1, V], [3, 2, V + 7], [2, -3]):
+        with r.case(f"ids {bad} with a {V}-entry vocabulary"):
+            check_raises("decode", lambda: fn(np.array(bad), list(vocab)), ValueError,
+                         "an id outside 0..len(vocab)-1, wherever it stands, is an error")
     r.done()
 
 
@@ -110,7 +130,20 @@ def check_sequence_cross_entropy(fn) -> None:
             mask[-1] = False  # a row that is all padding
         with r.case(f"random case {case}: B={B}, T={T}, V={V}, logits of scale {scale:g}"):
             got = call("sequence_cross_entropy", fn, logits.copy(), targets.copy(), mask.copy())
+            check_type("sequence_cross_entropy(...)", got, (float, np.floating))
             hidden_close("loss", got, ref.sequence_cross_entropy(logits, targets, mask))
+        # masked positions filled with junk: out-of-range targets, NaN and inf logits
+        junk_t, junk_l = targets.copy(), logits.copy()
+        off = ~mask
+        junk_t[off] = rng.choice([-100, -1, V, V + 3], size=int(off.sum()))
+        junk_l[off] = rng.choice([np.nan, np.inf, -np.inf, 1e308], size=(int(off.sum()), V))
+        if off.any():
+            with r.case(f"random case {case} with masked positions holding targets -100/-1/V and NaN/inf logits"):
+                sent = {"logits": junk_l.copy(), "targets": junk_t.copy(), "mask": mask.copy()}
+                got = call("sequence_cross_entropy", fn, *sent.values())
+                hidden_close("loss", got, ref.sequence_cross_entropy(logits, targets, mask))
+                for name, before in zip(sent, (junk_l, junk_t, mask)):
+                    check_unchanged(name, sent[name], before, who="sequence_cross_entropy")
     r.done()
 
 
@@ -146,6 +179,20 @@ def check_sample_with_temperature(fn) -> None:
                  np.random.default_rng(4))
         if [int(x) for x in a] != [int(x) for x in b]:
             raise CheckFailed("sample_with_temperature: two generators seeded alike gave different draws")
+    with r.case("T = 0 with tied maxima: the first, and no draw from the generator"):
+        gen = np.random.default_rng(seed("sample_with_temperature", 98))
+        before = gen.bit_generator.state
+        lg = np.array([-1.0, 2.5, -np.inf, 2.5, 0.3])
+        check_equal("sample_with_temperature(..., T=0)", int(call("sample_with_temperature", fn, lg.copy(), 0.0, gen)), 1)
+        if gen.bit_generator.state != before:
+            raise CheckFailed("sample_with_temperature drew numbers from the generator at T = 0")
+    for case, (lg, T) in enumerate(((np.array([700.0, 699.0, -900.0, -np.inf]), 1.0),
+                                    (np.array([-750.0, -751.5, -752.0]), 0.3),
+                                    (np.array([300.0, -300.0, 299.0]), 50.0))):
+        with r.case(f"large logits {lg.tolist()} at T = {T}"):
+            draws = call("sample_with_temperature", produce, "rnncourse.checks.functions:repeat", fn, N,
+                         lg.copy(), T, np.random.default_rng(case))
+            check_distribution("sample_with_temperature", [int(d) for d in draws], ref.temperature_probs(lg, T))
     r.done()
 
 
@@ -222,7 +269,7 @@ def check_CharRNN(cls) -> None:
         B, T = (1, 1) if case == 0 else (int(rng.integers(2, 6)), int(rng.integers(2, 9)))
         ids = torch.as_tensor(rng.integers(0, V, (B, T)), device=dev)
         with r.case(f"random case {case}: V={V}, hidden={H}, embed={E}, batch B={B}, length T={T}"):
-            model = _make("CharRNN", cls, V, H, E, init_seed=case, device=dev).eval()
+            model = _make("CharRNN", cls, V, E, H, init_seed=case, device=dev).eval()
             with torch.no_grad():
                 logits, h = _pair("CharRNN", call("CharRNN.forward", model, ids))
                 check_shape("logits", logits, (B, T, V))
@@ -245,7 +292,7 @@ def check_CharRNN(cls) -> None:
     c = CHAR_RNN
     with r.case(f"trained by the course's loop ({c['steps']} Adam steps, hidden={c['hidden_size']}, "
                 f"embed={c['embed_size']}) on names('train'), scored on held-out names"), _one_thread(dev):
-        model = _make("CharRNN", cls, len(vocab), c["hidden_size"], c["embed_size"],
+        model = _make("CharRNN", cls, len(vocab), c["embed_size"], c["hidden_size"],
                       init_seed=seed("CharRNN", 100) % 2**31, device=dev)
         x, y, m = ref.name_batch(train, vocab)
         losses = call("training CharRNN", produce, "rnncourse.training:train_char_lm", model, x, y, m,

@@ -92,8 +92,10 @@ def sequence_cross_entropy(logits, targets, mask) -> float:
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         raise ValueError("mask selects no position")
-    lp = log_softmax(logits)
-    picked = np.take_along_axis(lp, targets[..., None].astype(np.int64), axis=-1)[..., 0]
+    with np.errstate(all="ignore"):   # masked positions may hold NaN or inf
+        lp = log_softmax(logits)
+    safe = np.where(mask, targets, 0).astype(np.int64)   # masked targets may be anything (-100, V, ...)
+    picked = np.take_along_axis(lp, safe[..., None], axis=-1)[..., 0]
     return float(-picked[mask].mean())
 
 
@@ -184,7 +186,7 @@ def _torch_models():
     from torch import nn
 
     class CharRNN(nn.Module):
-        def __init__(self, vocab_size, hidden_size, embed_size):
+        def __init__(self, vocab_size, embed_size, hidden_size):
             super().__init__()
             self.embed = nn.Embedding(vocab_size, embed_size)
             self.rnn = nn.RNN(embed_size, hidden_size, batch_first=True)

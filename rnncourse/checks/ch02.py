@@ -18,10 +18,13 @@ from .core import (
     call,
     check_array,
     check_close,
+    check_dtype,
     check_equal,
+    check_never_drawn,
     check_raises,
     check_shape,
     check_type,
+    check_unchanged,
     chi2_threshold,
     produce,
     tolerance,
@@ -41,8 +44,9 @@ def check_rnn_step(rnn_step) -> None:
     h = np.array([[0.0, 0.0], [1.0, 2.0]])
     expected = np.tanh([[1.5, -0.5], [-1.5, 2.5]])
     with r.case("batch of 2 with W_xh=[[1,0],[0,2]], W_hh=[[0,1],[-1,0]], b_h=[0.5,-0.5]"):
-        out = check_array("h", call("rnn_step", rnn_step, x, h, W_XH, W_HH, B_H), kind="f")
+        out = check_array("h", call("rnn_step", rnn_step, x, h, W_XH.copy(), W_HH.copy(), B_H.copy()), kind="f")
         check_shape("h", out, (2, 2))
+        check_dtype("h", out, np.float64)
         check_close("h", out, expected, context="(rows: tanh([1.5, -0.5]) and tanh([-1.5, 2.5]); h_prev @ W_hh, not W_hh @ h_prev)")
     with r.case("D = 3 inputs, H = 1 hidden unit: h = tanh(x . w + 0.5 h_prev)"):
         # tanh(1*1 + 2*0 + 3*(-1) + 0.5*0.4 + 0) = tanh(-1.8)
@@ -50,10 +54,10 @@ def check_rnn_step(rnn_step) -> None:
                    np.array([[1.0], [0.0], [-1.0]]), np.array([[0.5]]), np.zeros(1))
         check_close("h", out, [[math.tanh(-1.8)]])
     with r.case("inputs are not modified"):
-        x0, h0 = x.copy(), h.copy()
-        call("rnn_step", rnn_step, x, h, W_XH, W_HH, B_H)
-        check_equal("x after the call", x, x0)
-        check_equal("h_prev after the call", h, h0)
+        args = {"x": x.copy(), "h_prev": h.copy(), "W_xh": W_XH.copy(), "W_hh": W_HH.copy(), "b_h": B_H.copy()}
+        call("rnn_step", rnn_step, *args.values())
+        for name, before in zip(args, (x, h, W_XH, W_HH, B_H)):
+            check_unchanged(name, args[name], before, who="rnn_step")
     r.done()
 
 
@@ -65,8 +69,9 @@ def check_rnn_forward(rnn_forward) -> None:
     t1 = math.tanh(1.0)
     with r.case("no input, the state rotates: h0=[1,0], W_hh=[[0,1],[-1,0]], T=2"):
         hs = check_array("hs", call("rnn_forward", rnn_forward, np.zeros((1, 2, 2)), np.array([[1.0, 0.0]]),
-                                    W_XH, W_HH, np.zeros(2)), kind="f")
+                                    W_XH.copy(), W_HH.copy(), np.zeros(2)), kind="f")
         check_shape("hs", hs, (1, 2, 2))
+        check_dtype("hs", hs, np.float64)
         check_close("hs", hs, [[[0.0, t1], [-math.tanh(t1), 0.0]]],
                     context="(hs[:, t] is the state after reading xs[:, t]; h0 itself is not returned)")
     # One step with input: the first state equals rnn_step; T = 3 uses every input.
@@ -77,12 +82,15 @@ def check_rnn_forward(rnn_forward) -> None:
     h2 = np.tanh([-h1[1] + 0.5, h1[0] - 0.5])
     h3 = np.tanh([0 - h2[1] + 0.5, 2 + h2[0] - 0.5])
     xs = np.array([[[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]])
-    with r.case("T = 3 with inputs and bias, h0 = 0"):
-        hs = call("rnn_forward", rnn_forward, xs, np.zeros((1, 2)), W_XH, W_HH, B_H)
+    with r.case("T = 3 with inputs and bias, h0 = 0; the inputs are not modified"):
+        args = {"xs": xs.copy(), "h0": np.zeros((1, 2)), "W_xh": W_XH.copy(), "W_hh": W_HH.copy(), "b_h": B_H.copy()}
+        hs = call("rnn_forward", rnn_forward, *args.values())
         check_close("hs", hs, np.stack([h1, h2, h3])[None])
+        for name, before in zip(args, (xs, np.zeros((1, 2)), W_XH, W_HH, B_H)):
+            check_unchanged(name, args[name], before, who="rnn_forward")
     with r.case("a batch of 2 sequences is two independent runs"):
         both = np.concatenate([xs, xs[:, ::-1]])
-        hs = call("rnn_forward", rnn_forward, both, np.zeros((2, 2)), W_XH, W_HH, B_H)
+        hs = call("rnn_forward", rnn_forward, both, np.zeros((2, 2)), W_XH.copy(), W_HH.copy(), B_H.copy())
         check_shape("hs", hs, (2, 3, 2))
         check_close("hs[0]", np.asarray(hs)[0], np.stack([h1, h2, h3]))
     r.done()
@@ -106,8 +114,12 @@ def check_encode(encode) -> None:
         ids = check_array("ids", call("encode", encode, "", list(TOY_VOCAB)))
         check_shape("ids", ids, (0,))
     with r.case("dtype"):
-        ids = call("encode", encode, "oh", list(TOY_VOCAB))
-        check_equal("ids.dtype", str(np.asarray(ids).dtype), "int64")
+        check_dtype("ids", call("encode", encode, "oh", list(TOY_VOCAB)), np.int64)
+    with r.case("tiny vocabularies: the three specials only, or one character"):
+        check_equal("encode('ab', ['<pad>', '<unk>', '<eos>'])",
+                    call("encode", encode, "ab", ["<pad>", "<unk>", "<eos>"]), np.array([1, 1]))
+        check_equal("encode('aab', ['<pad>', '<unk>', '<eos>', 'a'])",
+                    call("encode", encode, "aab", ["<pad>", "<unk>", "<eos>", "a"]), np.array([3, 3, 1]))
     r.done()
 
 
@@ -127,6 +139,12 @@ def check_decode(decode) -> None:
     with r.case("ids outside the vocabulary"):
         check_raises("decode([8])", lambda: decode(np.array([8]), list(TOY_VOCAB)), ValueError, "8 is not an id of an 8-entry vocabulary")
         check_raises("decode([-1])", lambda: decode(np.array([-1]), list(TOY_VOCAB)), ValueError, "ids are never negative")
+        check_raises("decode([-1, 3])", lambda: decode(np.array([-1, 3]), list(TOY_VOCAB)), ValueError,
+                     "a negative id among valid ones")
+        check_raises("decode([3, 8])", lambda: decode(np.array([3, 8]), list(TOY_VOCAB)), ValueError,
+                     "8 = len(vocab) among valid ids")
+        check_raises("decode([5, 2, 9])", lambda: decode(np.array([5, 2, 9]), list(TOY_VOCAB)), ValueError,
+                     "an out-of-range id is an error wherever it stands, after the first <eos> too")
     r.done()
 
 
@@ -143,6 +161,20 @@ def check_sequence_cross_entropy(sequence_cross_entropy) -> None:
     with r.case("masked positions are left out of the sum and of the count: (ln 2 + ln 4/3) / 2"):
         got = call("sequence_cross_entropy", sequence_cross_entropy, logits, targets, np.array([[True, True, False]]))
         check_close("loss", got, (math.log(2) + math.log(4 / 3)) / 2)
+        check_type("sequence_cross_entropy(...)", got, (float, np.floating))
+    with r.case("masked positions may hold anything: targets -100 or V, logits NaN or inf"):
+        lg, tg = logits.copy(), targets.copy()
+        lg[0, 2] = [np.nan, np.inf]
+        for junk in (-100, 2, 10**6):
+            tg[0, 2] = junk
+            got = call("sequence_cross_entropy", sequence_cross_entropy, lg.copy(), tg.copy(), np.array([[True, True, False]]))
+            check_close("loss", got, (math.log(2) + math.log(4 / 3)) / 2,
+                        context=f"(position 2 is masked: target {junk}, logits [nan, inf] must not be read)")
+    with r.case("the inputs are not modified"):
+        args = {"logits": logits.copy(), "targets": targets.copy(), "mask": np.array([[True, True, False]])}
+        call("sequence_cross_entropy", sequence_cross_entropy, *args.values())
+        for name, before in zip(args, (logits, targets, np.array([[True, True, False]]))):
+            check_unchanged(name, args[name], before, who="sequence_cross_entropy")
     with r.case("the mean is over unmasked positions of the whole batch, not per row"):
         # row 0 has 3 positions, row 1 has one (loss ln 2): (ln 2 + ln 4/3 + ln 4 + ln 2) / 4
         lg = np.concatenate([logits, np.zeros((1, 3, 2))])
@@ -194,7 +226,7 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
     with r.case("logits are not modified"):
         lg = logits.copy()
         call("sample_with_temperature", sample_with_temperature, lg, 0.5, np.random.default_rng(1))
-        check_equal("logits after the call", lg, logits, context="(divide into a new array: logits / T, not logits /= T)")
+        check_unchanged("logits", lg, logits, who="sample_with_temperature")
     with r.case("the same seed gives the same draws"):
         a = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
         b = [int(v) for v in _draws(sample_with_temperature, 30, logits, 1.0, np.random.default_rng(7))]
@@ -215,11 +247,15 @@ def check_sample_with_temperature(sample_with_temperature) -> None:
         g = np.random.default_rng(3)
         lg = np.array([-np.inf, 800.0, -np.inf, 800.0])
         draws = [int(v) for v in _draws(sample_with_temperature, 200, lg, 3.0, g)]
-        if any(d in (0, 2) for d in draws):
-            raise CheckFailed("sample_with_temperature: drew a token whose logit is -inf")
+        check_never_drawn("sample_with_temperature with logits [-inf, 800, -inf, 800]", draws, [0, 1, 0, 1])
         if not (0 < draws.count(1) < 200):
             raise CheckFailed(f"sample_with_temperature: two equal logits should be drawn about equally often; "
                               f"token 1 came {draws.count(1)} times in 200")
+    with r.case("huge logits [800, 0, -800] at T = 0.5: token 0 every time, no overflow"):
+        draws = [int(v) for v in _draws(sample_with_temperature, 50, np.array([800.0, 0.0, -800.0]), 0.5,
+                                        np.random.default_rng(4))]
+        check_equal("draws", np.array(draws), np.zeros(50, dtype=np.int64),
+                    context="(softmax([1600, 0, -1600]) is [1, 0, 0]: subtract the max, not the min)")
     with r.case("a negative temperature"):
         check_raises("sample_with_temperature(logits, -1.0, rng)",
                      lambda: sample_with_temperature(logits, -1.0, np.random.default_rng(0)), ValueError,
@@ -271,8 +307,8 @@ def check_CharRNN(CharRNN) -> None:
     r = Report("CharRNN")
     V, H, E = 7, 5, 3
     ids = torch.tensor([[2, 3, 4, 5], [2, 6, 6, 3], [2, 4, 3, 0]])   # B = 3, T = 4
-    with r.case("CharRNN(vocab_size=7, hidden_size=5, embed_size=3) on ids of shape (B=3, T=4)"):
-        model = _model("CharRNN", CharRNN, V, H, E).eval()
+    with r.case("CharRNN(vocab_size=7, embed_size=3, hidden_size=5) on ids of shape (B=3, T=4)"):
+        model = _model("CharRNN", CharRNN, V, E, H).eval()
         with torch.no_grad():
             logits, h = _pair(call("CharRNN.forward", model, ids))
         check_array("logits", logits, kind="f")
@@ -301,7 +337,7 @@ def check_CharRNN(CharRNN) -> None:
                      context="(a step must not see the future)")
     targets = torch.tensor([[3, 4, 5, 2], [6, 6, 3, 2], [4, 3, 2, 0]])
     with r.case("30 Adam steps on this batch lower the next-token loss"):
-        model = _model("CharRNN", CharRNN, V, 16, 8).train()
+        model = _model("CharRNN", CharRNN, V, 8, 16).train()
         _decreases("CharRNN", model, "lm", ids, targets)
     r.done()
 
