@@ -103,9 +103,10 @@ def check_add_k_prob(add_k_prob) -> None:
     with r.case("add-k with k = 0.5, V = 4"):
         p = call("add_k_prob", add_k_prob, g, c, queries, 4, 0.5)
         check_close("probabilities", p, [3.5 / 5, 1.5 / 4, 0.5 / 4, 0.5 / 2])
-    with r.case("every context's distribution sums to one"):
-        all_next = np.array([[1, w] for w in range(4)])
-        check_close("sum over w of P(w | 1)", float(np.sum(call("add_k_prob", add_k_prob, g, c, all_next, 4, 0.3))), 1.0)
+    with r.case("every context's distribution sums to one, a context never seen (3) too"):
+        for ctx in (1, 3):
+            all_next = np.array([[ctx, w] for w in range(4)])
+            check_close(f"sum over w of P(w | {ctx})", float(np.sum(call("add_k_prob", add_k_prob, g, c, all_next, 4, 0.3))), 1.0)
     with r.case("k must be positive"):
         check_raises("add_k_prob(..., k=0)", lambda: add_k_prob(g, c, queries, 4, 0.0), ValueError, "k = 0 is plain MLE, not smoothing")
     r.done()
