@@ -144,8 +144,12 @@ def check_sequence_cross_entropy(fn) -> None:
                 hidden_close("loss", got, ref.sequence_cross_entropy(logits, targets, mask))
                 for name, before in zip(sent, (junk_l, junk_t, mask)):
                     check_unchanged(name, sent[name], before, who="sequence_cross_entropy")
+    with r.case("a vocabulary of one token (V = 1): every loss is 0"):
+        mask = np.array([[True, False, True], [False, False, True]])
+        targets = np.where(mask, 0, -100)
+        got = call("sequence_cross_entropy", fn, np.full((2, 3, 1), 3.5), targets, mask)
+        hidden_close("loss", got, 0.0)
     r.done()
-
 
 
 def check_sample_with_temperature(fn) -> None:
