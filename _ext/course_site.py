@@ -5,7 +5,11 @@
   package and ships it at the site's root, where the launch cells and how-to-use's
   download link point (``scripts/launch_notebooks.py``);
 * drops inline scripts that appear twice on a page (a second ``const THEBE_JS_URL`` is a
-  SyntaxError in the browser).
+  SyntaxError in the browser);
+* numbers the pages **by chapter**: each part of ``_toc.yml`` with ``numbered: true`` is a
+  chapter, numbered 1, 2, 3... in order, and its pages are ``c.1``, ``c.2``... (sections
+  ``c.p.1``...).  Jupyter Book alone numbers the pages of all parts in one run (the third
+  chapter's pages came out as 10, 11, ...) or restarts at 1 in every part.
 """
 from __future__ import annotations
 
@@ -75,7 +79,52 @@ def _dedupe_inline_scripts(app, exc):
             page.write_text("\n".join(kept), encoding="utf-8")
 
 
+def _number_by_chapter(app, env):
+    """Renumber after Sphinx (and sphinx-external-toc) have numbered the toctrees: the k-th
+    numbered toctree of the root page is chapter k, its j-th page gets (k, j, ...) in place
+    of the number (n, ...) the default numbering gave it.  Runs on every build, after the
+    toctree collector recomputed the numbers from scratch."""
+    from docutils import nodes
+    from sphinx import addnodes
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    root = app.config.root_doc
+    if root not in env.numbered_toctrees:
+        return []
+    renumbered, chapter = [], 0
+    for toctree in env.get_doctree(root).findall(addnodes.toctree):
+        if not toctree.get("numbered"):
+            continue
+        chapter += 1
+        page = 0
+        for _title, ref in toctree["entries"]:
+            if ref not in env.toc_secnumbers:
+                continue
+            page += 1
+
+            def renumber(number, _prefix=(chapter, page)):
+                return None if not number else _prefix + tuple(number[1:])
+
+            env.toc_secnumbers[ref] = {anchor: renumber(num) for anchor, num in env.toc_secnumbers[ref].items()}
+            if ref in env.tocs:
+                for reference in env.tocs[ref].findall(nodes.reference):
+                    if reference.get("secnumber"):
+                        reference["secnumber"] = list(renumber(reference["secnumber"]))
+            if env.titles.get(ref) is not None and env.titles[ref].get("secnumber"):
+                env.titles[ref]["secnumber"] = list(renumber(env.titles[ref]["secnumber"]))
+            renumbered.append(ref)
+    # figure (and equation) numbers are prefixed with section numbers: assign them again
+    TocTreeCollector.assign_figure_numbers(None, env)
+    # every page's sidebar shows the numbers: when they change, write every page again
+    signature = {ref: env.toc_secnumbers[ref].get("") for ref in renumbered}
+    if getattr(env, "course_chapter_numbers", None) != signature:
+        env.course_chapter_numbers = signature
+        return sorted(env.found_docs)
+    return renumbered
+
+
 def setup(app):
+    app.connect("env-get-updated", _number_by_chapter, priority=900)
     app.connect("builder-inited", _builder_inited)
     app.connect("build-finished", _dedupe_inline_scripts)
     app.connect("build-finished", _copy_wheel)

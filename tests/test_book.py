@@ -72,6 +72,81 @@ def test_every_figure_a_page_creates_is_an_image(site):
     assert total >= 15, f"only {total} figures on the whole site"
 
 
+# Figure text legible at the page's width.  An image wider than the content column is scaled
+# down to it, so text of s points in a PNG of d dpi, w px wide, shows at
+# s * d / 72 * min(1, COLUMN_PX / w) CSS px.  COLUMN_PX is the width of a cell's output at a
+# 1280 px wide window (sphinx-book-theme; 790 px on wider windows): tests/test_site.py checks
+# it in the browser.  A page's smallest font is the smallest explicit size in its code
+# (fontsize=, labelsize=, "font.size": ...) or matplotlib's default 10 pt, whichever is less.
+COLUMN_PX = 688
+MIN_TEXT_PX = 9.0
+DEFAULT_FONT_PT = 10.0
+FONT_SIZE = re.compile(r"""(?:\b(?:fontsize|labelsize)\s*=\s*|["'][\w.]*(?:font\.size|fontsize|labelsize)["']\s*:\s*)"""
+                       r"""(\d+(?:\.\d+)?|["'][\w-]+["'])""")
+FONT_SCALINGS = {"xx-small": 0.579, "x-small": 0.694, "small": 0.833, "smaller": 0.833}
+
+
+def _smallest_font_pt(code: str) -> float:
+    sizes = [DEFAULT_FONT_PT]
+    for value in FONT_SIZE.findall(code):
+        name = value.strip("'\"")
+        sizes.append(float(name) if name[0].isdigit() else DEFAULT_FONT_PT * FONT_SCALINGS.get(name, 1.0))
+    return min(sizes)
+
+
+def test_figure_text_is_legible_at_the_column_width(site):
+    import jupytext
+    from PIL import Image
+    problems, checked = [], 0
+    for page in _toc_files():
+        md = ROOT / f"{page}.md"
+        if not md.exists() or not md.read_text().startswith("---\n"):
+            continue
+        code = "\n".join(c.source for c in jupytext.read(md).cells if c.cell_type == "code")
+        smallest = _smallest_font_pt(code)
+        html = site / f"{page}.html"
+        for src in re.findall(r'<img[^>]*src="((?:\.\./)*_images/[^"]+\.png)"', html.read_text()):
+            with Image.open((html.parent / src).resolve()) as im:
+                width, dpi = im.width, float(im.info.get("dpi", (100.0,))[0])
+            shown_px = smallest * dpi / 72 * min(1.0, COLUMN_PX / width)
+            checked += 1
+            if shown_px < MIN_TEXT_PX:
+                problems.append(f"{page}: {src.rsplit('/', 1)[-1][:12]}... is {width} px wide at {dpi:.0f} dpi: "
+                                f"its {smallest:g} pt text shows at {shown_px:.1f} px (< {MIN_TEXT_PX:g}); "
+                                f"make the figure narrower (at most {smallest * dpi / 72 * COLUMN_PX / MIN_TEXT_PX / dpi:.1f} in) "
+                                f"or its smallest text larger")
+    assert checked >= 15, f"only {checked} figures checked"
+    assert not problems, "\n".join(problems)
+
+
+def _numbered_parts() -> list[dict]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [part for part in toc.get("parts", []) if part.get("numbered")]
+
+
+SECTION_NUMBER = re.compile(r'<span class="section-number">([\d.]+)\. </span>')   # headings, prev/next links
+HEADING_NUMBER = re.compile(r'<h[1-6]><span class="section-number">([\d.]+)\. </span>')
+SIDEBAR_NUMBER = re.compile(r'class="[^"]*reference internal[^"]*" href="[^"]*">(\d+(?:\.\d+)*)\. ')
+
+
+def test_chapters_are_numbered_as_their_titles_say(site):
+    """The k-th numbered part of the table of contents is "Chapter k", and its j-th page is
+    numbered k.j (headings inside it k.j.1, ...): no number runs on from one chapter to the next."""
+    parts = _numbered_parts()
+    assert parts, "no numbered part in _toc.yml"
+    for k, part in enumerate(parts, 1):
+        assert part["caption"].startswith(f"Chapter {k}:"), part["caption"]
+        for j, chapter in enumerate(part["chapters"], 1):
+            html = (site / f"{chapter['file']}.html").read_text()
+            numbers = HEADING_NUMBER.findall(html)
+            assert numbers and numbers[0] == f"{k}.{j}", f"{chapter['file']}: heading numbered {numbers[:1]}, not {k}.{j}"
+            assert all(n.startswith(f"{k}.{j}.") for n in numbers[1:]), f"{chapter['file']}: {numbers}"
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        for number in SECTION_NUMBER.findall(text) + SIDEBAR_NUMBER.findall(text):
+            assert int(number.split(".")[0]) <= len(parts), f"{html.relative_to(site)}: number {number} > {len(parts)} chapters"
+
+
 def test_site_ships_the_student_wheel_and_offline_math(site):
     from scripts.launch_notebooks import wheel_name
     assert (site / wheel_name()).is_file()

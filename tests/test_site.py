@@ -29,6 +29,7 @@ import yaml
 
 from scripts.launch_notebooks import base_url, wheel_name
 from tests.conftest import ROOT
+from tests.test_book import COLUMN_PX
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +144,7 @@ def test_every_page_in_headless_chromium(site, server):
 
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    problems, outside, checked_files = [], [], set()
+    problems, outside, checked_files, columns = [], [], set(), {}
     site_base = base_url()
 
     def local(url: str) -> Path | None:
@@ -179,7 +180,10 @@ def test_every_page_in_headless_chromium(site, server):
                 math: [...document.querySelectorAll('.math')].map(e => !!e.querySelector('mjx-container') && !e.querySelector('mjx-merror')),
                 images: [...document.images].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]),
                 links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+                column: Math.max(0, ...[...document.querySelectorAll('.cell_output')].map(e => e.clientWidth)),
             })""")
+            if state["column"]:
+                columns[name] = state["column"]
             bad_math = state["math"].count(False)
             if bad_math:
                 problems.append(f"{name}: {bad_math} of {len(state['math'])} formulas not typeset")
@@ -210,3 +214,6 @@ def test_every_page_in_headless_chromium(site, server):
     assert not problems, "\n".join(problems[:40])
     assert checked_files == {".ipynb", ".whl"}, f"no download link of kind {({'.ipynb', '.whl'} - checked_files)}"
     assert hits >= 3, f"search for 'perplexity' found {hits} pages"
+    # test_book's legibility check of figure text assumes outputs at least COLUMN_PX wide
+    narrow = {n: w for n, w in columns.items() if w < COLUMN_PX}
+    assert columns and not narrow, f"cell outputs narrower than {COLUMN_PX} px at a 1280 px window: {narrow}"
