@@ -15,6 +15,8 @@ Sources run in the notebook's namespace (np, torch, F, rnn_step, rnn_forward).
 
 _TBPTT_HEAD = '''
 def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer="adam"):
+    if k < 1 or steps < 0 or batch_size < 1:
+        raise ValueError("bad sizes")
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError("bad id")
@@ -31,6 +33,56 @@ def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer=
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.Adagrad)(list(p.values()), lr=lr)
     losses = np.zeros(steps)
     h = torch.zeros(batch_size, p["W_hh"].shape[0], dtype=torch.float64)
+'''
+
+# the loop of a correct train_tbptt, after _TBPTT_HEAD
+_TBPTT_LOOP = '''
+    for i in range(steps):
+        c = i % C
+        if c == 0:
+            h = torch.zeros_like(h)
+        h = h.detach()
+        out = []
+        for t in range(c * k, (c + 1) * k):
+            h = torch.tanh(p["W_xh"][X[:, t]] + h @ p["W_hh"] + p["b_h"])
+            out.append(h @ p["W_hy"] + p["b_y"])
+        loss = F.cross_entropy(torch.stack(out, 1).reshape(-1, vocab_size), Y[:, c * k:(c + 1) * k].reshape(-1))
+        opt.zero_grad(); loss.backward(); opt.step()
+        losses[i] = loss.item()
+    return {m: v.detach().numpy().copy() for m, v in p.items()}, losses
+'''
+_TBPTT = _TBPTT_HEAD + _TBPTT_LOOP
+
+
+def _tbptt_with(*edits: tuple[str, str]) -> str:
+    """The correct train_tbptt above with some lines replaced (each old text must occur once)."""
+    src = _TBPTT
+    for old, new in edits:
+        assert src.count(old) == 1, old
+        src = src.replace(old, new)
+    return src
+
+
+# a correct grad_check (the notebook's method), for bugs that change one thing in it
+_GRAD_CHECK = '''
+def grad_check(params, xs, h0, dhs, analytic, eps=1e-5):
+    vals = {k: np.array(params[k], dtype=float) for k in ("W_xh", "W_hh", "b_h")}
+    vals["h0"] = np.array(h0, dtype=float)
+    f = lambda: np.sum(rnn_forward(xs, vals["h0"], vals["W_xh"], vals["W_hh"], vals["b_h"]) * dhs)
+    num, rel = {}, {}
+    for k in ("W_xh", "W_hh", "b_h", "h0"):
+        g = np.zeros(vals[k].shape)
+        for i in np.ndindex(g.shape):
+            old = vals[k][i]
+            vals[k][i] = old + eps; up = f()
+            vals[k][i] = old - eps; down = f()
+            vals[k][i] = old
+            g[i] = (up - down) / (2 * eps)
+        a = np.asarray(analytic[k], dtype=float)
+        den = np.maximum(np.abs(a), np.abs(g))
+        num[k] = g
+        rel[k] = np.where(den > 0, np.abs(a - g) / np.where(den > 0, den, 1), 0.0)
+    return num, rel
 '''
 
 BUGS = {
@@ -344,6 +396,77 @@ def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer=
         losses[i] = loss.item()
     return {m: v.detach().numpy().copy() for m, v in p.items()}, losses
 '''),
+    # --- promises of the docstrings that the checks enforce since issue 9
+    # computes in float32 "to be fast": the docstring promises float64 gradients
+    "step_float32": ("rnn_step_backward", '''
+def rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh):
+    dh, x, h_prev, h, W_xh, W_hh = (np.asarray(a, dtype=np.float32) for a in (dh, x, h_prev, h, W_xh, W_hh))
+    da = dh * (1 - h ** 2)
+    return da @ W_xh.T, da @ W_hh.T, x.T @ da, h_prev.T @ da, da.sum(0)
+'''),
+    # multiplies dh by tanh' in place: the caller's dh is overwritten with da
+    "step_mutates_dh": ("rnn_step_backward", '''
+def rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh):
+    dh *= 1 - h ** 2
+    return dh @ W_xh.T, dh @ W_hh.T, x.T @ dh, h_prev.T @ dh, dh.sum(0)
+'''),
+    # adds the recursive term into the caller's dhs instead of a new array
+    "backward_mutates_dhs": ("rnn_backward", '''
+def rnn_backward(dhs, xs, h0, hs, W_xh, W_hh):
+    B, T, H = hs.shape
+    dxs = np.zeros(xs.shape)
+    dW_xh, dW_hh, db_h = np.zeros(W_xh.shape), np.zeros(W_hh.shape), np.zeros(H)
+    dh_next = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else h0
+        dhs[:, t] += dh_next
+        da = dhs[:, t] * (1 - hs[:, t] ** 2)
+        dxs[:, t] = da @ W_xh.T
+        dW_xh += xs[:, t].T @ da
+        dW_hh += h_prev.T @ da
+        db_h += da.sum(0)
+        dh_next = da @ W_hh.T
+    return dxs, dh_next, dW_xh, dW_hh, db_h
+'''),
+    # another default step than the 1e-5 the docstring states
+    "grad_check_default_eps": ("grad_check", _GRAD_CHECK.replace("eps=1e-5)", "eps=1e-4)")),
+    # ignores the eps it is given: always steps by 1e-5
+    "grad_check_ignores_eps": ("grad_check", _GRAD_CHECK.replace(
+        "    num, rel = {}, {}\n", "    num, rel = {}, {}\n    step = 1e-5\n").replace(
+        "old + eps; up", "old + step; up").replace("old - eps; down", "old - step; down").replace(
+        "/ (2 * eps)", "/ (2 * step)")),
+    # returns the .grad tensors themselves, not numpy arrays
+    "autograd_returns_tensors": ("autograd_gradients", '''
+def autograd_gradients(params, xs, h0, dhs):
+    t = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+         for k, v in [("W_xh", params["W_xh"]), ("W_hh", params["W_hh"]), ("b_h", params["b_h"]),
+                      ("h0", h0), ("xs", xs)]}
+    h, out = t["h0"], []
+    for s in range(xs.shape[1]):
+        h = torch.tanh(t["xs"][:, s] @ t["W_xh"] + h @ t["W_hh"] + t["b_h"])
+        out.append(h)
+    (torch.stack(out, 1) * torch.as_tensor(np.asarray(dhs, dtype=np.float64))).sum().backward()
+    return {k: v.grad for k, v in t.items()}
+'''),
+    # torch.from_numpy shares memory: the optimiser's in-place steps write into the caller's params
+    "tbptt_shares_params": ("train_tbptt", _tbptt_with(
+        ("torch.tensor(np.asarray(params[m], dtype=np.float64), requires_grad=True)",
+         "torch.from_numpy(np.asarray(params[m], dtype=np.float64)).requires_grad_()"))),
+    # the losses kept in float32
+    "tbptt_float32_losses": ("train_tbptt", _tbptt_with(
+        ("losses = np.zeros(steps)", "losses = np.zeros(steps, dtype=np.float32)"))),
+    # no check of k, steps, batch_size: k = 0 and batch_size = 0 divide by zero
+    "tbptt_no_size_checks": ("train_tbptt", _tbptt_with(
+        ('    if k < 1 or steps < 0 or batch_size < 1:\n        raise ValueError("bad sizes")\n', ""))),
+    # steps = 0 rejected, though the docstring allows it
+    "tbptt_rejects_zero_steps": ("train_tbptt", _tbptt_with(("steps < 0", "steps < 1"))),
+    # only the upper bound of the ids checked: a -1 silently reads the last row of W_xh
+    "tbptt_ids_upper_bound_only": ("train_tbptt", _tbptt_with(
+        ("if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):", "if ids.size and ids.max() >= vocab_size:"))),
+    # "too short" when the streams hold exactly one chunk (n == k)
+    "tbptt_rejects_one_chunk": ("train_tbptt", _tbptt_with(("if C < 1:", "if n <= k:"))),
+    # another default batch_size than the 16 of the docstring
+    "tbptt_default_batch_32": ("train_tbptt", _tbptt_with(("batch_size=16,", "batch_size=32,"))),
 }
 
 ALTERNATIVES = {
@@ -414,6 +537,8 @@ def autograd_gradients(params, xs, h0, dhs):
     "tbptt_onehot": ("train_tbptt", '''
 def train_tbptt(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer="adam"):
     ids = np.asarray(ids)
+    if min(k, batch_size) < 1 or steps < 0:
+        raise ValueError(f"k = {k}, batch_size = {batch_size}, steps = {steps}")
     if optimizer not in {"adam", "adagrad"}:
         raise ValueError(optimizer)
     if len(ids) and (ids.min() < 0 or ids.max() >= vocab_size):

@@ -1,8 +1,9 @@
 """Chapter 3's checks, run in-process on the reference, on alternatives and on bugs.
 
 Fast companions of test_grading.py: every planted bug (``BUGS`` and ``MORE_BUGS``) must be
-caught with a message that names the function; every correct alternative and the
-notebook's own solution must pass.  The train_tbptt checks train a small model on the
+caught with a message that names the function (and a bug that breaks a promise of a
+docstring, with the words of ``PROMISE_MESSAGES``, by the visible checks and by the hidden
+ones alone); every correct alternative and the notebook's own solution must pass.  The train_tbptt checks train a small model on the
 real corpus (about 5 s on one CPU thread).
 """
 from __future__ import annotations
@@ -23,6 +24,25 @@ A = "ch03_bptt"
 FUNCTIONS = ["rnn_step_backward", "rnn_backward", "grad_check", "autograd_gradients", "train_tbptt"]
 GIVEN = ("setup", "given_rnn")   # given cells whose code the answers may use
 ALL_BUGS = {**fixtures_ch03.BUGS, **fixtures_ch03.MORE_BUGS}
+
+# the bugs that break a promise of a docstring (dtype, arguments left alone, default values,
+# the exceptions, the sizes at the edge): the words their failure must contain, in the
+# visible checks (as the student sees it) and in the hidden ones alone (as the grader does)
+PROMISE_MESSAGES = {
+    "step_float32": ("promises dtype float64, got dtype float32", "promises dtype float64, got dtype float32"),
+    "step_mutates_dh": ("changed its argument `dh`", "changed its argument `dh`"),
+    "backward_mutates_dhs": ("changed its argument `dhs`", "changed its argument `dhs`"),
+    "grad_check_default_eps": ("without eps (the default is 1e-5)", "no eps given (the default, 1e-5)"),
+    "grad_check_ignores_eps": ("grad_check(..., eps=0.001)", "eps = 0.001"),
+    "autograd_returns_tensors": ("must be a numpy array", "must be a numpy array"),
+    "tbptt_shares_params": ("changed its argument `params['W_xh']`", "changed its argument `params['W_xh']`"),
+    "tbptt_float32_losses": ("losses: the docstring promises dtype float64", "losses: the docstring promises dtype float64"),
+    "tbptt_no_size_checks": ("k=0", "k=0"),
+    "tbptt_rejects_zero_steps": ("steps=0", "steps = 0"),
+    "tbptt_ids_upper_bound_only": ("an id -1 among valid ones", "an id -1 among valid ones"),
+    "tbptt_rejects_one_chunk": ("k=6", "exactly one chunk per pass"),
+    "tbptt_default_batch_32": ("without batch_size", "no batch_size given"),
+}
 
 
 def _namespace() -> dict:
@@ -79,7 +99,14 @@ def test_planted_bugs_are_caught_with_a_useful_message(label):
         _both(name, fn)
     msg = str(e.value)
     assert name in msg
-    assert any(w in msg for w in ("expected", "differ", "outside tolerance", "must", "raised", "carry")), msg
+    assert any(w in msg for w in ("expected", "differ", "outside tolerance", "must", "raised", "carry", "promises",
+                                  "changed its argument")), msg
+    if label in PROMISE_MESSAGES:
+        assert PROMISE_MESSAGES[label][0] in msg, msg
+
+
+def test_every_promise_bug_has_its_expected_message():
+    assert set(PROMISE_MESSAGES) <= set(ALL_BUGS)
 
 
 @pytest.mark.parametrize("label", sorted(ALL_BUGS))
@@ -87,8 +114,10 @@ def test_planted_bugs_are_caught_by_the_hidden_checks_alone(label):
     """What the grader runs: the hidden checks must catch every bug even if the visible
     ones were skipped."""
     name, source = ALL_BUGS[label]
-    with pytest.raises(CheckFailed):
+    with pytest.raises(CheckFailed) as e:
         getattr(hidden, f"check_{name}")(_define(source, name))
+    if label in PROMISE_MESSAGES:
+        assert PROMISE_MESSAGES[label][1] in str(e.value), str(e.value)
 
 
 def test_every_answer_cell_has_bugs_alternatives_and_checks():
@@ -127,6 +156,7 @@ def test_hidden_tbptt_quality_gate_rejects_an_untrained_model(monkeypatch):
     def lazy(params, ids, vocab_size, k, steps, lr, batch_size=16, optimizer="adam"):
         return {key: np.array(v, dtype=np.float64) for key, v in params.items()}, np.zeros(steps)
     monkeypatch.setattr(hidden, "cases", lambda n: range(0))
+    monkeypatch.setattr(hidden, "_check_tbptt_edges", lambda r, fn: None)
     with pytest.raises(CheckFailed, match="must beat a character unigram"):
         hidden.check_train_tbptt(lazy)
 

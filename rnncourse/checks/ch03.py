@@ -14,10 +14,13 @@ import math
 
 import numpy as np
 
-from .core import CheckFailed, Report, call, check_array, check_close, check_equal, check_raises, check_shape, check_type
+from .core import (CheckFailed, Report, call, check_array, check_close, check_dtype, check_raises, check_shape,
+                   check_type, check_unchanged)
 
 GRADS = ("dx", "dh_prev", "dW_xh", "dW_hh", "db_h")
 SEQ_GRADS = ("dxs", "dh0", "dW_xh", "dW_hh", "db_h")
+STEP_ARGS = ("dh", "x", "h_prev", "h", "W_xh", "W_hh")
+SEQ_ARGS = ("dhs", "xs", "h0", "hs", "W_xh", "W_hh")
 
 
 def _sech2(a: float) -> float:
@@ -29,7 +32,18 @@ def _five(name: str, out, labels) -> tuple:
     if not isinstance(out, (tuple, list)) or len(out) != 5:
         raise CheckFailed(f"{name} must return a tuple of five arrays {labels}, got "
                           f"{type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
-    return tuple(check_array(f"{name}: {lab}", o, kind="f") for lab, o in zip(labels, out))
+    return tuple(check_dtype(f"{name}: {lab}", check_array(f"{name}: {lab}", o, kind="f"), np.float64)
+                 for lab, o in zip(labels, out))
+
+
+def _unchanged(who: str, names, after, before) -> None:
+    """Every argument bit for bit what it was (``before`` are copies taken before the call)."""
+    for name, a, b in zip(names, after, before):
+        if isinstance(b, dict):
+            for key in b:
+                check_unchanged(f"{name}[{key!r}]", a[key], b[key], who=who)
+        else:
+            check_unchanged(name, a, b, who=who)
 
 
 def _compare(name: str, got: tuple, expected: tuple, labels, context: str = "") -> None:
@@ -95,10 +109,15 @@ def check_rnn_step_backward(rnn_step_backward) -> None:
             check_shape(f"rnn_step_backward: {lab}", o, e.shape)
         _compare("rnn_step_backward", out, EXPECTED2, GRADS,
                  context="(dW = x^T da and h_prev^T da; db_h sums da over the batch)")
-    with r.case("inputs are not modified"):
-        check_equal("dh after the call", dh, DH2)
-        check_equal("x after the call", x, X2)
-        check_equal("h_prev after the call", hp, HPREV2)
+    with r.case("inputs are not modified (dh, x, h_prev, h, W_xh, W_hh)"):
+        args = (DH2, X2, HPREV2, np.tanh(X2 @ W_XH + HPREV2 @ W_HH), W_XH, W_HH)
+        given = tuple(a.copy() for a in args)
+        call("rnn_step_backward", rnn_step_backward, *given)
+        _unchanged("rnn_step_backward", STEP_ARGS, given, args)
+    with r.case("shapes that do not fit (W_hh is 3 x 3 for H = 2) raise ValueError"):
+        check_raises("rnn_step_backward with W_hh of shape (3, 3) and dh of shape (2, 2)",
+                     lambda: rnn_step_backward(DH2.copy(), X2.copy(), HPREV2.copy(), np.zeros((2, 2)), W_XH.copy(),
+                                               np.eye(3)), ValueError, "numpy's matmul raises it for da @ W_hh.T")
     r.done()
 
 
@@ -128,6 +147,15 @@ def check_rnn_backward(rnn_backward) -> None:
         check_close("rnn_backward: dW_hh", out[3], s["dW_hh"] + s0["dW_hh"])
         check_close("rnn_backward: db_h", out[4], s["db_h"] + s0["db_h"])
         check_close("rnn_backward: dh0", out[1], np.concatenate([s["dh0"], s0["dh0"]]))
+    with r.case("inputs are not modified (dhs, xs, h0, hs, W_xh, W_hh)"):
+        given = tuple(a.copy() for a in both)
+        call("rnn_backward", rnn_backward, *given)
+        _unchanged("rnn_backward", SEQ_ARGS, given, both)
+    with r.case("shapes that do not fit (W_hh is 3 x 3 for H = 1) raise ValueError"):
+        args = [a.copy() for a in s["args"]]
+        args[5] = np.eye(3)
+        check_raises("rnn_backward with W_hh of shape (3, 3) and H = 1", lambda: rnn_backward(*args), ValueError,
+                     "numpy's matmul raises it for da @ W_hh.T")
     r.done()
 
 
@@ -153,7 +181,24 @@ def _pair(name, out):
         missing = {"W_xh", "W_hh", "b_h", "h0"} - set(d)
         if missing:
             raise CheckFailed(f"{name}: {which} lacks the keys {sorted(missing)}")
+        for k in ("W_xh", "W_hh", "b_h", "h0"):
+            check_dtype(f"{name}: {which}[{k!r}]", check_array(f"{name}: {which}[{k!r}]", d[k], kind="f"), np.float64)
     return out
+
+
+# A strongly curved case for the step eps: x = 100, W_xh = 0.01, W_hh = 0, h0 = 0, b_h = 0,
+# dhs = 1, so f(w) = tanh(100 w), and the centred difference in W_xh is
+#   (tanh(100 (w + eps)) - tanh(100 (w - eps))) / (2 eps) = 100 tanh'(1) + eps^2 10^6 tanh3(1) / 6 + ...
+# (tanh3: the third derivative of tanh), whose eps^2 term is about 2.5e-7 of the value at
+# eps = 1e-5 and 2.5e-3 at eps = 1e-3: the step used shows in the result (rounding error is
+# about 1e-13 of it).
+def _curved():
+    return ({"W_xh": np.array([[0.01]]), "W_hh": np.array([[0.0]]), "b_h": np.array([0.0])},
+            np.array([[[100.0]]]), np.array([[0.0]]), np.array([[[1.0]]]))
+
+
+def _curved_numeric(eps: float) -> float:
+    return (math.tanh(100 * (0.01 + eps)) - math.tanh(100 * (0.01 - eps))) / (2 * eps)
 
 
 def check_grad_check(grad_check) -> None:
@@ -182,15 +227,36 @@ def check_grad_check(grad_check) -> None:
         check_close("rel_error['W_xh']", rel["W_xh"], [[0.5]], rtol=1e-6, context="(|a - n| / max(|a|, |n|))")
         check_close("rel_error['b_h']", rel["b_h"], [2.0], rtol=1e-6, context="(|a - n| / max(|a|, |n|))")
         check_close("rel_error['h0']", rel["h0"], [[1.0]], rtol=1e-6, context="(|a - n| / max(|a|, |n|))")
-    with r.case("the inputs are not modified (every moved entry is put back)"):
+    with r.case("the step: f = tanh(100 W_xh) is so curved at W_xh = 0.01 that the centred difference shows "
+                "its eps; eps = 1e-3 when given, 1e-5 when not"):
+        claim = {"W_xh": np.array([[100 * _sech2(1.0)]]), "W_hh": np.array([[0.0]]), "b_h": np.array([_sech2(1.0)]),
+                 "h0": np.array([[0.0]])}
+        for eps, kwargs in ((1e-3, {"eps": 1e-3}), (1e-5, {})):
+            numeric, _ = _pair("grad_check", call("grad_check", grad_check, *_curved(),
+                                                  {k: v.copy() for k, v in claim.items()}, **kwargs))
+            how = f"grad_check(..., eps={eps:g})" if kwargs else "grad_check(...) without eps (the default is 1e-5)"
+            check_close(f"{how}: numeric['W_xh']", numeric["W_xh"], [[_curved_numeric(eps)]], rtol=1e-9, atol=0,
+                        context=f"((tanh(100 (0.01 + eps)) - tanh(100 (0.01 - eps))) / (2 eps) with eps = {eps:g})")
+    with r.case("the inputs (params, xs, h0, dhs, analytic) are not modified (every moved entry is put back)"):
         params, xs, h0, dhs = _tiny()
         params["W_hh"] = np.array([[0.3]])
         h0 = np.array([[0.2]])
-        keep = {k: v.copy() for k, v in params.items()}, h0.copy()
-        call("grad_check", grad_check, params, xs, h0, dhs, {k: v.copy() for k, v in exact.items()})
-        for k in keep[0]:
-            check_equal(f"params[{k!r}] after the call", params[k], keep[0][k])
-        check_equal("h0 after the call", h0, keep[1])
+        args = (params, xs, h0, dhs, {k: v.copy() for k, v in exact.items()})
+        given = ({k: v.copy() for k, v in params.items()}, xs.copy(), h0.copy(), dhs.copy(),
+                 {k: v.copy() for k, v in exact.items()})
+        call("grad_check", grad_check, *given)
+        _unchanged("grad_check", ("params", "xs", "h0", "dhs", "analytic"), given, args)
+    with r.case("errors: a key missing from params or analytic raises KeyError; xs that do not fit W_xh ValueError"):
+        params, xs, h0, dhs = _tiny()
+        check_raises("grad_check with params lacking 'b_h'",
+                     lambda: grad_check({k: params[k] for k in ("W_xh", "W_hh")}, xs, h0, dhs,
+                                        {k: v.copy() for k, v in exact.items()}), KeyError, "params['b_h'] is read")
+        check_raises("grad_check with analytic lacking 'h0'",
+                     lambda: grad_check(params, xs, h0, dhs, {k: exact[k].copy() for k in ("W_xh", "W_hh", "b_h")}),
+                     KeyError, "analytic['h0'] is read")
+        check_raises("grad_check with xs of shape (1, 1, 2) and W_xh of shape (1, 1)",
+                     lambda: grad_check(params, np.ones((1, 1, 2)), h0, dhs, {k: v.copy() for k, v in exact.items()}),
+                     ValueError, "rnn_forward's matmul raises it")
     r.done()
 
 
@@ -205,12 +271,10 @@ def check_autograd_gradients(autograd_gradients) -> None:
         if missing:
             raise CheckFailed(f"autograd_gradients: the result lacks the keys {sorted(missing)}")
         for k in keys:
-            arr = check_array(f"autograd_gradients: [{k!r}]", out[k], kind="f")
             if not isinstance(out[k], np.ndarray):
                 raise CheckFailed(f"autograd_gradients: [{k!r}] must be a numpy array (use .detach().numpy()), "
                                   f"got {type(out[k]).__name__}")
-            if arr.dtype != np.float64:
-                raise CheckFailed(f"autograd_gradients: [{k!r}] has dtype {arr.dtype}; compute in float64")
+            check_dtype(f"autograd_gradients: [{k!r}]", out[k], np.float64)
         return out
     with r.case("T = 1, the batch of 2 with pre-activation 0: the same numbers as rnn_backward's first case"):
         out = run({"W_xh": W_XH.copy(), "W_hh": W_HH.copy(), "b_h": np.zeros(2)}, X2[:, None].copy(), HPREV2.copy(),
@@ -218,11 +282,21 @@ def check_autograd_gradients(autograd_gradients) -> None:
         for k, e in zip(("xs", "h0", "W_xh", "W_hh", "b_h"), (EXPECTED2[0][:, None], *EXPECTED2[1:])):
             check_close(f"autograd_gradients: [{k!r}]", out[k], e)
     s = _scalar_two_steps()
+    dhs, xs, h0, _, u, w = s["args"]
     with r.case("one unit, T = 2 (the hand-computed case of rnn_backward)"):
-        dhs, xs, h0, _, u, w = s["args"]
-        out = run({"W_xh": u, "W_hh": w, "b_h": np.zeros(1)}, xs, h0, dhs)
+        out = run({"W_xh": u.copy(), "W_hh": w.copy(), "b_h": np.zeros(1)}, xs.copy(), h0.copy(), dhs.copy())
         for k, sk in zip(keys, ("dW_xh", "dW_hh", "db_h", "dh0", "dxs")):
             check_close(f"autograd_gradients: [{k!r}]", out[k], s[sk])
+    with r.case("the inputs (params, xs, h0, dhs) are not modified"):
+        args = ({"W_xh": u, "W_hh": w, "b_h": np.array([0.25])}, xs, h0, dhs)
+        given = ({k: v.copy() for k, v in args[0].items()}, xs.copy(), h0.copy(), dhs.copy())
+        call("autograd_gradients", autograd_gradients, *given)
+        _unchanged("autograd_gradients", ("params", "xs", "h0", "dhs"), given, args)
+    with r.case("shapes that do not fit (xs with D = 2 for W_xh of shape (1, 1)) raise RuntimeError"):
+        check_raises("autograd_gradients with xs of shape (1, 2, 2) and W_xh of shape (1, 1)",
+                     lambda: autograd_gradients({"W_xh": u.copy(), "W_hh": w.copy(), "b_h": np.zeros(1)},
+                                                np.ones((1, 2, 2)), h0.copy(), dhs.copy()),
+                     RuntimeError, "torch's matmul raises it")
     r.done()
 
 
@@ -265,9 +339,10 @@ def _trained(name, out, params, steps):
     for key, v in params.items():
         if key not in trained:
             raise CheckFailed(f"{name}: the trained parameters lack {key!r}")
-        arr = check_array(f"{name}: trained[{key!r}]", trained[key], kind="f")
+        arr = check_dtype(f"{name}: trained[{key!r}]", check_array(f"{name}: trained[{key!r}]", trained[key], kind="f"),
+                          np.float64)
         check_shape(f"{name}: trained[{key!r}]", arr, v.shape)
-    losses = check_array(f"{name}: losses", losses, kind="f")
+    losses = check_dtype(f"{name}: losses", check_array(f"{name}: losses", losses, kind="f"), np.float64)
     check_shape(f"{name}: losses", losses, (steps,))
     return trained, losses
 
@@ -289,28 +364,55 @@ def check_train_tbptt(train_tbptt) -> None:
     expected = _lm_losses_by_chunk(params, ids, 2, 2, 5)
     with r.case("lr = 0, B = 2, k = 2, 5 updates (chunks 0, 1, 2, 0, 1): the state is carried from chunk to chunk "
                 "and reset to zeros at the start of each pass"):
-        before = {key: v.copy() for key, v in params.items()}
-        _, losses = _trained("train_tbptt", call("train_tbptt", train_tbptt, params, ids, V, 2, 5, 0.0, 2), params, 5)
+        given = {key: v.copy() for key, v in params.items()}
+        _, losses = _trained("train_tbptt", call("train_tbptt", train_tbptt, given, ids, V, 2, 5, 0.0, 2), params, 5)
         no_carry = _lm_losses_by_chunk(params, ids, 2, 2, 5, carry=False)
         if np.allclose(losses, no_carry, rtol=1e-7, atol=1e-10) and not np.allclose(no_carry, expected):
             raise CheckFailed("train_tbptt: every chunk starts from a zero state; carry the last state of a chunk "
                               "into the next one (detached)")
         check_close("train_tbptt: losses", losses, expected)
+    with r.case("lr = 0, edge sizes: exactly one chunk (k = n = 6), one step per stream (n = k = 1), steps = 0"):
+        for kk, text, steps, what in ((6, ids, 2, "k = 6 = n: C = 1, every update is chunk 0 from a zero state"),
+                                      (1, ids[:3], 3, "3 ids, B = 2: n = 1, k = 1, C = 1")):
+            _, losses = _trained("train_tbptt", call(f"train_tbptt(..., k={kk}) ({what})", train_tbptt, params, text,
+                                                     V, kk, steps, 0.0, 2), params, steps)
+            check_close(f"train_tbptt(..., k={kk}) ({what}): losses", losses,
+                        _lm_losses_by_chunk(params, text, kk, 2, steps))
+        trained, _ = _trained("train_tbptt", call("train_tbptt(..., steps=0)", train_tbptt, params, ids, V, 2, 0, 0.1, 2),
+                              params, 0)
         for key in params:
-            check_equal(f"params[{key!r}] after the call", params[key], before[key])
-    with r.case("20 Adam updates (lr = 0.05) on the repeating text 0 1 2 0 1 2 ... lower the loss a lot"):
+            check_close(f"train_tbptt(..., steps=0): trained[{key!r}] (no update: the initial values)", trained[key],
+                        params[key], rtol=0, atol=0)
+    with r.case("batch_size defaults to 16: 37 ids without batch_size are 16 streams of 2 steps (lr = 0, k = 2)"):
+        text = np.resize(ids, 37)
+        _, losses = _trained("train_tbptt", call("train_tbptt(...) without batch_size", train_tbptt, params, text, V, 2,
+                                                 1, 0.0), params, 1)
+        check_close("train_tbptt(...) without batch_size: losses", losses, _lm_losses_by_chunk(params, text, 2, 16, 1))
+    with r.case("20 Adam updates (lr = 0.05) on the repeating text 0 1 2 0 1 2 ... lower the loss a lot; "
+                "params and ids are not modified"):
         text = np.tile([0, 1, 2], 40)
-        _, losses = _trained("train_tbptt", call("train_tbptt", train_tbptt, _lm_params(V, 8, 0), text, V, 5, 20, 0.05, 4),
-                             _lm_params(V, 8, 0), 20)
+        start = _lm_params(V, 8, 0)
+        given = {key: v.copy() for key, v in start.items()}, text.copy()
+        _, losses = _trained("train_tbptt", call("train_tbptt", train_tbptt, given[0], given[1], V, 5, 20, 0.05, 4),
+                             start, 20)
+        _unchanged("train_tbptt", ("params", "ids"), given, (start, text))
         if not losses[-1] < 0.5 * losses[0]:
             raise CheckFailed(f"train_tbptt: the loss went from {losses[0]:.3f} to only {losses[-1]:.3f} on a text "
                               "that is perfectly predictable; expected below half its first value")
-    with r.case("errors: k longer than the streams, an id outside the vocabulary, an unknown optimizer"):
-        check_raises("train_tbptt(..., k=7) with streams of 6 steps",
-                     lambda: train_tbptt(params, ids, V, 7, 1, 0.1, 2), ValueError, "C = 6 // 7 = 0 chunks")
-        check_raises("train_tbptt with an id 3 and vocab_size 3",
-                     lambda: train_tbptt(params, np.append(ids, 3), V, 2, 1, 0.1, 2), ValueError, "ids lie in 0..2")
-        check_raises("train_tbptt(..., optimizer='sgd')",
-                     lambda: train_tbptt(params, ids, V, 2, 1, 0.1, 2, optimizer="sgd"), ValueError,
-                     "only 'adam' and 'adagrad' are asked for")
+    with r.case("errors (ValueError): k < 1, steps < 0, batch_size < 1, k longer than the streams, an id outside "
+                "the vocabulary (3 or -1), an unknown optimizer"):
+        for call_text, fn, why in (
+                ("train_tbptt(..., k=0)", lambda: train_tbptt(params, ids, V, 0, 1, 0.1, 2), "k must be >= 1"),
+                ("train_tbptt(..., steps=-1)", lambda: train_tbptt(params, ids, V, 2, -1, 0.1, 2), "steps must be >= 0"),
+                ("train_tbptt(..., batch_size=0)", lambda: train_tbptt(params, ids, V, 2, 1, 0.1, 0),
+                 "batch_size must be >= 1"),
+                ("train_tbptt(..., k=7) with streams of 6 steps", lambda: train_tbptt(params, ids, V, 7, 1, 0.1, 2),
+                 "C = 6 // 7 = 0 chunks"),
+                ("train_tbptt with an id 3 and vocab_size 3", lambda: train_tbptt(params, np.append(ids, 3), V, 2, 1, 0.1, 2),
+                 "ids lie in 0..2"),
+                ("train_tbptt with an id -1 among valid ones", lambda: train_tbptt(params, np.append(ids, -1), V, 2, 1, 0.1, 2),
+                 "ids lie in 0..2 (torch would read row -1 of W_xh without complaint)"),
+                ("train_tbptt(..., optimizer='sgd')",
+                 lambda: train_tbptt(params, ids, V, 2, 1, 0.1, 2, optimizer="sgd"), "only 'adam' and 'adagrad' are asked for")):
+            check_raises(call_text, fn, ValueError, why)
     r.done()
