@@ -24,6 +24,23 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearOutput.enabled = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
+# Stock `nbgrader autograde` (and formgrader's "Autograde" button) runs each submission in
+# a Jupyter kernel started in the submission's folder: the kernel inherits this process's
+# environment, so the course's packages (`rnncourse`, and `autograde.hidden` for the
+# hidden tests) must be importable from there, and this interpreter's scripts (nbgrader
+# runs `alembic`) must be on PATH without an activated virtual environment.
+# NOTE: stock nbgrader does NOT sandbox the student's code (it runs with your rights and
+# can rewrite its own tests and the gradebook): grade untrusted submissions with
+# `python -m autograde grade` (book/grading.md, "Stock nbgrader").
+import sys  # noqa: E402
+
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root])
+_bindir = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[:1] != [_bindir]:
+    os.environ["PATH"] = _bindir + os.pathsep + os.environ.get("PATH", "")
+c.Execute.kernel_name = "python3"
+
 # Autograding: a cell may run 10 minutes (training cells in full mode); a notebook longer.
 c.ExecutePreprocessor.timeout = int(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
 c.Execute.interrupt_on_timeout = True

@@ -323,7 +323,18 @@ def export(course: Course, assignments: list[str] | None = None, out: Path | Non
 
 
 # ------------------------------------------------------------------------- entry point
+def _interpreter_on_path() -> None:
+    """Put this interpreter's scripts folder first on PATH (nbgrader runs ``alembic`` and
+    Jupyter looks up its kernels by name there), so ``.venv/bin/python -m autograde``
+    works without an activated virtual environment."""
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[:1] != [bindir]:
+        os.environ["PATH"] = os.pathsep.join([bindir, *[p for p in parts if p and p != bindir]])
+
+
 def main(argv: list[str] | None = None) -> int:
+    _interpreter_on_path()
     course = Course()
     ap = argparse.ArgumentParser(prog="python -m autograde", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

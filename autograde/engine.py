@@ -447,6 +447,7 @@ def _write_autograded(course, spec, student, nb_name, release, submission, steps
                 cell["outputs"] = [nbformat.v4.new_output("error", ename=t["status"], evalue=text, traceback=[text])]
     out = course.autograded / student / spec.name / f"{nb_name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)     # stock `nbgrader autograde` leaves its copy read-only (0444)
     out.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
