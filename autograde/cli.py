@@ -82,6 +82,7 @@ class Outcome:
     tests: dict[str, dict] = field(default_factory=dict)      # grade_id -> status, score, message
     seconds: float = 0.0
     sandbox: str = ""
+    uids: list[dict] = field(default_factory=list)             # the leased uids it ran as, and when
 
 
 def _students(course: Course, assignment: str, only: list[str] | None) -> list[str]:
@@ -131,6 +132,8 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
     result = json.loads(out.read_text(encoding="utf-8"))
     outcome.sandbox = result.get("sandbox", "")
     for nb_name, nb in result["notebooks"].items():
+        if nb.get("uid"):
+            outcome.uids.append({"notebook": nb_name, **nb["uid"]})
         for note in nb.get("notes", []):
             outcome.problems.append(f"note: {nb_name}: {note}")
         for cell in nb.get("cells", []):
@@ -246,7 +249,8 @@ def _write_reports(course: Course, spec: AssignmentSpec, outcomes: list[Outcome]
                           "message": message})
         (folder / f"{o.student}.json").write_text(json.dumps(
             {"student": o.student, "assignment": spec.name, "status": o.status, "problems": o.problems,
-             "sandbox": o.sandbox, "tests": tests, "seconds": round(o.seconds, 2)}, indent=1))
+             "sandbox": o.sandbox, "sandbox_uids": o.uids, "tests": tests, "seconds": round(o.seconds, 2)},
+            indent=1))
 
 
 # ------------------------------------------------------------------------- feedback / export

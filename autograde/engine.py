@@ -37,6 +37,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -410,12 +411,21 @@ def grade_submission(course: Course, spec: AssignmentSpec, student: str, slot: i
         release = load_json(course.notebooks / spec.name / f"{nb_name}.ipynb")
         submission = load_json(folder / f"{nb_name}.ipynb")
         steps, notes = build_plan(source, release, submission)
-        scratch = course.work / ".sandbox" / f"slot{slot}"
+        # a folder of this process's own: two grading runs of one course never share one
+        scratch = course.work / ".sandbox" / "scratch" / f"{os.getpid()}-{slot}"
         worker = Worker(policy, scratch, slot=slot, call_timeout=limits.cell_seconds)
-        tests, cells = run_notebook(steps, worker, limits)
-        result["notebooks"][nb_name] = {"tests": tests, "cells": cells, "notes": notes,
-                                        "output_tail": worker.output_tail(2000),
+        try:
+            tests, cells = run_notebook(steps, worker, limits)
+            tail = worker.output_tail(2000)
+        finally:
+            lease = worker.lease
+            worker.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+        result["notebooks"][nb_name] = {"tests": tests, "cells": cells, "notes": notes, "output_tail": tail,
                                         "seconds": round(time.monotonic() - t0, 2)}
+        if lease is not None:   # which uid the submission ran as, and when (uids are leased per machine)
+            result["notebooks"][nb_name]["uid"] = {"uid": lease.uid, "from": round(lease.since, 3),
+                                                   "until": round(time.time(), 3)}
         _write_autograded(course, spec, student, nb_name, release, submission, steps, tests)
     result["seconds"] = round(time.monotonic() - t_all, 2)
     return result

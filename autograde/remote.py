@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from autograde.sandbox import SandboxPolicy
+from autograde.sandbox import UID_BASE, SandboxPolicy, _kill_uid, lease_uid
 from rnncourse import wire
 
 
@@ -79,6 +79,7 @@ class Worker:
 
     def __init__(self, policy: SandboxPolicy, scratch: Path, slot: int = 0, call_timeout: float = 600.0):
         self.policy, self.scratch, self.slot = policy, Path(scratch), slot
+        self.lease = None         # the uid leased for this worker's life (as root)
         self.call_timeout = call_timeout
         self.proc: subprocess.Popen | None = None
         self.log_path = self.scratch / "output.log"
@@ -98,8 +99,10 @@ class Worker:
             else:
                 child.unlink(missing_ok=True)
         log = "/scratch/output.log" if self.policy.resolved_mode() == "bubblewrap" else str(self.log_path)
+        if os.geteuid() == 0 and (self.lease is None or not self.lease.held):
+            self.lease = lease_uid(prefer=UID_BASE + self.slot)   # kept over restarts, until close()
         argv, env, preexec = self.policy.command([sys.executable, "-m", "rnncourse.sandbox_worker", log],
-                                                 self.scratch, self.slot)
+                                                 self.scratch, self.slot, uid=self.uid)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env=env, cwd=str(self.scratch), preexec_fn=preexec, bufsize=0)
         self._local.clear()
@@ -108,6 +111,17 @@ class Worker:
         msg, _ = self._read(timeout, "starting the sandbox")
         if not msg.get("ready"):
             raise ProtocolError("the worker did not start properly")
+
+    @property
+    def uid(self) -> int | None:
+        """The uid the submission's process runs as (None: this grader's own, not root)."""
+        return self.lease.uid if self.lease is not None and self.lease.held else None
+
+    def close(self) -> None:
+        """Stop the process and give the uid back."""
+        self.stop()
+        if self.lease is not None:
+            self.lease.release()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -133,6 +147,8 @@ class Worker:
             except Exception:
                 pass
         self.proc = None
+        if self.uid is not None:
+            _kill_uid(self.uid)     # anything the submission left running under its uid
 
     def output_tail(self, limit: int = 4000) -> str:
         try:

@@ -11,8 +11,9 @@
     hidden checks, gradebook, other submissions), the rest of the disk, the network
     (only a private loopback).  The packages the corpora are built from are hidden too,
     so a submission cannot rebuild the held-out split.  Run as root (CI, a grading
-    server), the worker then drops to an unprivileged uid of its own per worker slot
-    (``60000 + slot``) with no capabilities; run as an ordinary user, bubblewrap uses an
+    server), the worker then drops to an unprivileged uid of its own, *leased* for the
+    worker's life (``lease_uid``: no other grading process on the machine uses it
+    meanwhile), with no capabilities; run as an ordinary user, bubblewrap uses an
     unprivileged user namespace.
 
 ``rlimits`` (fallback where bubblewrap is missing or cannot start; a warning says so)
@@ -23,14 +24,25 @@
 
 Limits, in both modes (``resource.setrlimit`` before ``exec``): address space
 (``memory_bytes``; off on CUDA machines, whose drivers reserve huge address ranges),
-processes (``max_processes``, per uid: which is why each worker slot has its own),
-file size, open files, CPU seconds.  Wall-clock limits per cell and per notebook and the
+processes (``max_processes``, per uid: which is why each worker leases a uid of its own),
+file size, open files, CPU seconds.
+
+Uid leases: a lock file per uid in a machine-wide folder (``/run/rnncourse-uids``, else
+``/tmp/rnncourse-uids``; ``RNNCOURSE_UID_LEASES`` names another), locked with ``flock``
+for as long as the worker that uses the uid lives.  The kernel drops the lock when the
+holder dies, however it dies (SIGKILL, a lost node), so a stale lease is free again at
+once; whoever takes a uid next first kills any process still running under it.  Any
+number of grading processes (runs of two assignments, two teaching assistants, cluster
+tasks on one node) therefore never share a uid, nor its process limit.  Wall-clock limits per cell and per notebook and the
 scratch-size watchdog are enforced by ``autograde.remote``.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
+import signal
+import time
 import resource
 import shutil
 import subprocess
@@ -74,10 +86,15 @@ class SandboxPolicy:
         return "rlimits"
 
     # ------------------------------------------------------------------ command
-    def command(self, argv: list[str], scratch: Path, slot: int = 0) -> tuple[list[str], dict[str, str], callable]:
-        """``(argv, env, preexec_fn)`` for ``subprocess.Popen``."""
+    def command(self, argv: list[str], scratch: Path, slot: int = 0,
+                uid: int | None = None) -> tuple[list[str], dict[str, str], callable]:
+        """``(argv, env, preexec_fn)`` for ``subprocess.Popen``.  As root, the worker runs
+        as ``uid`` (a leased one: ``lease_uid``; ``Worker`` leases it)."""
         mode = self.resolved_mode()
-        uid = 60000 + slot if os.geteuid() == 0 else None
+        if os.geteuid() != 0:
+            uid = None
+        elif uid is None:
+            uid = UID_BASE + slot    # a caller that leased nothing: the slot's uid (no lease)
         env = self._env(scratch if mode == "rlimits" else Path("/scratch"))
         if uid is not None:
             os.chown(scratch, uid, uid)
@@ -107,6 +124,7 @@ class SandboxPolicy:
 
     def _preexec(self) -> None:
         os.setsid()
+        _die_with_parent()
         limits = [(resource.RLIMIT_NPROC, self.max_processes), (resource.RLIMIT_FSIZE, self.max_file_bytes),
                   (resource.RLIMIT_NOFILE, self.max_open_files), (resource.RLIMIT_CPU, self.cpu_seconds),
                   (resource.RLIMIT_CORE, 0)]
@@ -179,6 +197,116 @@ class SandboxPolicy:
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all"]
         return cmd + argv
+
+
+# ------------------------------------------------------------------ uid leases
+UID_BASE = int(os.environ.get("RNNCOURSE_UID_BASE", "60000"))
+UID_COUNT = int(os.environ.get("RNNCOURSE_UID_COUNT", "1000"))
+
+
+def lease_folder() -> Path:
+    """The machine-wide folder of uid leases (one lock file per uid)."""
+    if os.environ.get("RNNCOURSE_UID_LEASES"):
+        return Path(os.environ["RNNCOURSE_UID_LEASES"])
+    run = Path("/run")
+    if run.is_dir() and os.access(run, os.W_OK):
+        return run / "rnncourse-uids"
+    return Path("/tmp/rnncourse-uids")
+
+
+class UidLease:
+    """A uid held by this process until ``release()`` or until it exits."""
+
+    def __init__(self, uid: int, fd: int, path: Path):
+        self.uid, self._fd, self.path = uid, fd, path
+        self.since = time.time()
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)      # closing the file drops the flock
+            except OSError:
+                pass
+            self._fd = None
+
+    def __del__(self):  # pragma: no cover - at interpreter exit the kernel releases it anyway
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"UidLease({self.uid}, {'held' if self.held else 'released'})"
+
+
+def lease_uid(prefer: int | None = None) -> UidLease:
+    """Lease a sandbox uid no other process on this machine holds: try ``prefer`` first,
+    then every uid of ``UID_BASE .. UID_BASE + UID_COUNT - 1``.  The lease is an ``flock``
+    on ``<lease_folder>/<uid>.lock``, held until released or until this process dies."""
+    folder = lease_folder()
+    folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    order = list(range(UID_BASE, UID_BASE + UID_COUNT))
+    if prefer is not None and prefer in order:
+        order.remove(prefer)
+        order.insert(0, prefer)
+    for uid in order:
+        path = folder / f"{uid}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _kill_uid(uid)       # a stale holder's processes (it died; its lock died with it)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {time.time():.3f} {' '.join(sys.argv)[:200]}\n".encode())
+        return UidLease(uid, fd, path)
+    raise RuntimeError(f"all {UID_COUNT} sandbox uids from {UID_BASE} are leased (see {folder}); "
+                       "raise RNNCOURSE_UID_COUNT")
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids of the processes whose real uid is ``uid``."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid:
+                        pids.append(int(status.parent.name))
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _kill_uid(uid: int) -> None:
+    if os.geteuid() != 0:
+        return
+    for _ in range(3):
+        pids = processes_of(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+
+
+def _die_with_parent() -> None:
+    """In a child before ``exec``: get SIGKILL when the parent dies (Linux prctl)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    except Exception:  # pragma: no cover - not Linux
+        pass
 
 
 def _package_dir(name: str) -> str | None:
