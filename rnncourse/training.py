@@ -130,3 +130,115 @@ def tiny_fit(model, kind: str, inputs, targets, lengths=None, steps: int = 30, l
         opt.step()
         first = float(loss.detach()) if first is None else first
     return first, float(loss_fn().detach())
+
+
+# --------------------------------------------------------------------------- chapter 4
+def _leaves(values, grads):
+    """Leaf tensors with the given values, each with ``.grad`` set from ``grads`` (None: no
+    gradient).  Tensors keep the arrays' dtypes (float32 or float64)."""
+    import torch
+
+    params = []
+    for v, g in zip(values, grads):
+        p = torch.from_numpy(np.array(v, copy=True)).requires_grad_(True)
+        if g is not None:
+            p.grad = torch.from_numpy(np.array(g, copy=True))
+        params.append(p)
+    return params
+
+
+def apply_to_grads(fn, values, grads, *args, form: str = "list"):
+    """Call ``fn(parameters, *args)`` on parameters that carry gradients, where ``fn`` lives.
+
+    ``values`` and ``grads`` are lists of arrays (an entry of ``grads`` may be None: that
+    parameter has no gradient).  ``form`` is how the parameters are handed over: ``"list"``,
+    ``"generator"`` (a generator over them, which can be iterated once, like
+    ``model.parameters()``) or ``"tensor"`` (the single tensor ``values[0]``).
+
+    Returns ``(result, grads_after, values_after, same_objects)``: what ``fn`` returned, the
+    gradients afterwards as arrays (None where ``.grad`` is None), the parameters' values
+    afterwards, and for each parameter whether ``.grad`` is still the tensor it was before
+    the call (``True`` where it was and stays None).
+    """
+    params = _leaves(values, grads)
+    before = [p.grad for p in params]
+    if form == "list":
+        handed = list(params)
+    elif form == "generator":
+        handed = (p for p in params)
+    elif form == "tensor":
+        if len(params) != 1:
+            raise ValueError("form='tensor' needs exactly one parameter")
+        handed = params[0]
+    else:
+        raise ValueError(f"unknown form {form!r}")
+    result = fn(handed, *args)
+    grads_after = [None if p.grad is None else p.grad.detach().numpy().copy() for p in params]
+    values_after = [p.detach().numpy().copy() for p in params]
+    same = [p.grad is b for p, b in zip(params, before)]
+    return result, grads_after, values_after, same
+
+
+def init_rnn(fn, scheme: str, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", seed: int = 0,
+             generator_seed: int | None = None, global_seed: int | None = None, dtype: str = "float32"):
+    """Build a one-layer ``nn.RNN(input_size, hidden_size, nonlinearity=..., batch_first=True)``
+    with torch's global generator seeded by ``seed``, and initialise it with
+    ``fn(rnn, scheme)``, or ``fn(rnn, scheme, generator=g)`` with ``g`` a ``torch.Generator``
+    seeded by ``generator_seed`` when that is given.  ``global_seed``, when given, reseeds
+    the global generator just before the call (a generator-driven initialisation must not
+    depend on it).
+
+    Returns ``(result, before, after)``: what ``fn`` returned, and the parameters before
+    and after the call as dicts name -> array (``weight_ih_l0``, ``weight_hh_l0``,
+    ``bias_ih_l0``, ``bias_hh_l0``), in the RNN's dtype.
+    """
+    import torch
+
+    torch.manual_seed(int(seed))
+    rnn = torch.nn.RNN(int(input_size), int(hidden_size), nonlinearity=nonlinearity, batch_first=True)
+    rnn = rnn.to(getattr(torch, dtype))
+    before = {n: p.detach().numpy().copy() for n, p in rnn.named_parameters()}
+    if global_seed is not None:
+        torch.manual_seed(int(global_seed))
+    if generator_seed is None:
+        result = fn(rnn, scheme)
+    else:
+        result = fn(rnn, scheme, generator=torch.Generator().manual_seed(int(generator_seed)))
+    after = {n: p.detach().numpy().copy() for n, p in rnn.named_parameters()}
+    return result, before, after
+
+
+def train_long_lag(init, recipe: str, hidden_size: int, T: int, x_test, *, steps: int, lr: float,
+                   clip: float | None = 1.0, seed: int = 0, batch_size: int = 64):
+    """Train the model of a ``rnncourse.longrange`` recipe, initialised by ``init``, on the
+    adding problem at lag ``T`` (``longrange.train``, one CPU thread), and return
+    ``(losses, predictions)``: the training losses and its predictions (float32) for the
+    held-out inputs ``x_test`` (n, T, 2) (the grader keeps their targets)."""
+    import torch
+
+    from rnncourse import longrange
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = longrange.make_model(recipe, int(hidden_size), seed=int(seed), init=init)
+        losses = longrange.train(model, int(T), steps=int(steps), batch_size=int(batch_size), lr=float(lr),
+                                 clip=clip, seed=int(seed))
+        model.eval()
+        with torch.no_grad():
+            pred = model(torch.from_numpy(np.asarray(x_test, dtype=np.float32))).float().numpy()
+    finally:
+        torch.set_num_threads(threads)
+    return losses, pred
+
+
+def long_lag_gradients(init, recipe: str, hidden_size: int, x, *, seed: int = 0) -> np.ndarray:
+    """The gradient signal at initialisation of a ``rnncourse.longrange`` recipe's model,
+    initialised by ``init``: ``longrange.gradient_norm_by_lag`` on the inputs ``x``
+    (n, T, 2), i.e. ||dL/dh_k|| for k = 1..T with L the sum of the read-outs of h_T."""
+    import torch
+
+    from rnncourse import longrange
+
+    model = longrange.make_model(recipe, int(hidden_size), seed=int(seed), init=init)
+    return longrange.gradient_norm_by_lag(model.rnn, model.out, torch.from_numpy(np.asarray(x, dtype=np.float32)))

@@ -69,7 +69,7 @@ def linear_gradient_decay(Ws, T: int) -> tuple[np.ndarray, np.ndarray]:
     lags = np.arange(1, T + 1, dtype=np.float64)
     for r in range(R):
         y = norms[r, 1:]
-        keep = (y > 0) & np.isfinite(y)
+        keep = y > 0
         if keep.sum() >= 2:
             rates[r] = math.exp(np.polyfit(lags[keep], np.log(y[keep]), 1)[0])
     return norms, rates
