@@ -5,7 +5,12 @@
     python -m autograde grade ASSIGNMENT [--student S]  validate, autograde, feedback, grades CSV
     python -m autograde feedback ASSIGNMENT             (re)write the HTML feedback
     python -m autograde export [ASSIGNMENT ...]         write the grades CSV from the gradebook
-    python -m autograde run ASSIGNMENT SOURCE           collect + grade: the whole class, one command
+    python -m autograde run ASSIGNMENT SOURCE           collect + grade the students in SOURCE (--all: everyone)
+
+``grade`` and ``run`` grade again only what changed: a submission whose content and
+course version (notebooks, checks, grader, limits, mode) match its stored result is
+taken from there, so a batch that died is resumed by running the command again;
+``--force`` regrades everything.
 
 Release and the gradebook are nbgrader's.  Grading is ours (``autograde.engine``): each
 submission is graded by a process of its own, its code runs in a sandbox
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import queue
@@ -83,6 +89,7 @@ class Outcome:
     seconds: float = 0.0
     sandbox: str = ""
     uids: list[dict] = field(default_factory=list)             # the leased uids it ran as, and when
+    reused: bool = False       # unchanged since it was last graded: the stored result was used
 
 
 def _students(course: Course, assignment: str, only: list[str] | None) -> list[str]:
@@ -100,9 +107,59 @@ def _students(course: Course, assignment: str, only: list[str] | None) -> list[s
 _SEVERITY = ("grader-error", "crash", "timeout")
 
 
-def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float, slot: int = 0) -> Outcome:
+def submission_hash(folder: Path) -> str:
+    """sha256 of a submission folder: every file's relative path and bytes."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else []:
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_VERSION_FILES = ("rnncourse/**/*.py", "autograde/engine.py", "autograde/remote.py", "autograde/sandbox.py",
+                  "autograde/validate.py", "autograde/course.py", "autograde/hidden/**/*.py",
+                  "autograde/reference/**/*.py")
+_VERSION_ENV = ("RNNCOURSE_CHECK_SEED", "RNNCOURSE_CELL_TIMEOUT", "RNNCOURSE_TEST_TIMEOUT",
+                "RNNCOURSE_NOTEBOOK_TIMEOUT", "RNNCOURSE_MEMORY_BYTES", "RNNCOURSE_SCRATCH_BYTES",
+                "RNNCOURSE_MAX_PROCESSES", "RNNCOURSE_OUTPUT_CAP", "RNNCOURSE_GRADER_THREADS", "RNNCOURSE_SANDBOX")
+
+
+def course_version(course: Course, spec: AssignmentSpec) -> str:
+    """What a grade depends on besides the submission: the assignment's source and release
+    notebooks, the checks, hidden checks, reference code and grader, the time limits
+    stored with the release, the mode and the grading settings.  Any change regrades."""
+    import rnncourse
+
+    h = hashlib.sha256()
+    pkg_root = Path(rnncourse.__file__).resolve().parents[1]
+    files = [*sorted((course.solutions / spec.name).glob("*.ipynb")), *sorted((course.notebooks / spec.name).glob("*.ipynb"))]
+    for pattern in _VERSION_FILES:
+        base = pkg_root if pattern.startswith("rnncourse/") else course.root
+        files += sorted(base.glob(pattern))
+    limits = limits_path(course, spec.name)
+    if limits.exists():
+        files.append(limits)
+    for f in files:
+        if "__pycache__" in f.parts:
+            continue
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    mode = course.env().get("RNNCOURSE_MODE", "")
+    h.update(json.dumps([mode, [os.environ.get(k, "") for k in _VERSION_ENV]]).encode())
+    return h.hexdigest()
+
+
+def limits_path(course: Course, assignment: str) -> Path:
+    """Where the time limits measured for an assignment are stored (autograde.limits)."""
+    return course.work / "limits" / f"{assignment}.json"
+
+
+def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float, slot: int = 0,
+              version: str | None = None, force: bool = False) -> Outcome:
     """Validate one submission, then grade it in a process of its own
-    (``python -m autograde.engine``), whose student code runs in the sandbox."""
+    (``python -m autograde.engine``), whose student code runs in the sandbox.
+
+    The result is stored beside the others with the submission's hash and the course
+    ``version``: when both are unchanged, the stored result is used again (unless
+    ``force``), so a batch that died is resumed where it stopped."""
     start = time.time()
     folder = course.submitted / student / spec.name
     problems: list[Problem] = validate_submission(course, spec, folder)
@@ -116,20 +173,38 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
     results = course.work / ".sandbox" / "results" / spec.name
     results.mkdir(parents=True, exist_ok=True)
     out = results / f"{student}.json"
-    out.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "autograde.engine", spec.name, student, "--slot", str(slot), "--out", str(out)]
-    try:
-        proc = subprocess.run(cmd, cwd=course.root, env=course.env(), capture_output=True, text=True, timeout=timeout)
-        log = (proc.stdout + proc.stderr)[-3000:]
-        failed = proc.returncode != 0 or not out.exists()
-    except subprocess.TimeoutExpired:
-        failed, log = True, f"grading took longer than {timeout:.0f} s and was stopped"
-    if failed:
-        outcome.status = "grader-error"
-        outcome.problems.append("grader-error: grading this submission failed: " + _last_error(log))
-        outcome.seconds = time.time() - start
-        return outcome
-    result = json.loads(out.read_text(encoding="utf-8"))
+    key = {"submission": submission_hash(folder), "course": version or course_version(course, spec)}
+    result = None
+    if not force and out.exists():
+        try:
+            stored = json.loads(out.read_text(encoding="utf-8"))
+            if stored.get("key") == key and (course.autograded / student / spec.name).is_dir():
+                result, outcome.reused = stored, True
+        except (OSError, ValueError):
+            pass
+    if result is None:
+        out.unlink(missing_ok=True)
+        part = out.with_suffix(".part")
+        part.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "autograde.engine", spec.name, student, "--slot", str(slot), "--out", str(part)]
+        try:
+            from autograde.sandbox import _die_with_parent
+
+            proc = subprocess.run(cmd, cwd=course.root, env=course.env(), capture_output=True, text=True,
+                                  timeout=timeout, preexec_fn=_die_with_parent)
+            log = (proc.stdout + proc.stderr)[-3000:]
+            failed = proc.returncode != 0 or not part.exists()
+        except subprocess.TimeoutExpired:
+            failed, log = True, f"grading took longer than {timeout:.0f} s and was stopped"
+        if failed:
+            outcome.status = "grader-error"
+            outcome.problems.append("grader-error: grading this submission failed: " + _last_error(log))
+            outcome.seconds = time.time() - start
+            return outcome
+        result = json.loads(part.read_text(encoding="utf-8"))
+        result["key"] = key
+        part.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        os.replace(part, out)      # the whole result or none: a batch killed here is resumed
     outcome.sandbox = result.get("sandbox", "")
     for nb_name, nb in result["notebooks"].items():
         if nb.get("uid"):
@@ -171,7 +246,12 @@ def default_workers() -> int:
 
 
 def grade(course: Course, assignment: str, students: list[str] | None = None, timeout: float = 1800,
-          feedback_too: bool = True, out: Path | None = None, workers: int | None = None) -> list[Outcome]:
+          feedback_too: bool = True, out: Path | None = None, workers: int | None = None,
+          force: bool = False) -> list[Outcome]:
+    """Grade the submissions of ``assignment`` (``students``, or all collected).  A
+    submission whose content and course version are those of its stored result is not
+    graded again (``force`` regrades it); the gradebook, reports, feedback and CSV are
+    written for all of them, so a batch that died ends as if it had not."""
     from autograde.sandbox import prepare_data_view
 
     spec = course.spec(assignment)
@@ -181,6 +261,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
         raise SystemExit(f"error: no submissions in {course.submitted}/*/{assignment}; run `collect` first")
     prepare_data_view(course.work / ".sandbox" / "data")     # once, before the workers start
     workers = max(1, min(workers or default_workers(), len(todo)))
+    version = course_version(course, spec)
     slots: queue.Queue[int] = queue.Queue()
     for i in range(workers):
         slots.put(i)
@@ -188,7 +269,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
     def job(student: str) -> Outcome:
         slot = slots.get()
         try:
-            return grade_one(course, spec, student, timeout, slot)
+            return grade_one(course, spec, student, timeout, slot, version=version, force=force)
         finally:
             slots.put(slot)
 
@@ -200,12 +281,15 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
         for i, fut in enumerate(as_completed(futures), 1):
             o = fut.result()
             total = sum(v for v in o.scores.values() if v is not None)
-            print(f"[{i}/{len(todo)}] {o.student}: {o.status}, {total:g}/{spec.max_score:g} points ({o.seconds:.1f} s)")
+            how = "unchanged, stored result" if o.reused else f"{o.seconds:.1f} s"
+            print(f"[{i}/{len(todo)}] {o.student}: {o.status}, {total:g}/{spec.max_score:g} points ({how})", flush=True)
             for p in o.problems:
                 print(f"    ! {p}")
             outcomes.append(o)
     outcomes.sort(key=lambda o: o.student)
-    print(f"graded in {time.time() - t0:.1f} s")
+    reused = sum(o.reused for o in outcomes)
+    print(f"graded in {time.time() - t0:.1f} s" + (f" ({len(outcomes) - reused} graded now, {reused} unchanged "
+                                                    "since their last grading: --force regrades them)" if reused else ""))
     write_gradebook(course, spec, outcomes)
     _write_reports(course, spec, outcomes)
     if feedback_too:
@@ -356,9 +440,13 @@ def main(argv: list[str] | None = None) -> int:
         if name == "run":
             p.add_argument("source", type=Path)
             p.add_argument("--pattern", default=CANVAS)
+            p.add_argument("--all", action="store_true",
+                           help="grade every collected student, not only those in SOURCE")
         p.add_argument("--student", action="append", help="grade only this student (repeatable)")
         p.add_argument("--timeout", type=float, default=1800, help="seconds per submission (default 1800)")
         p.add_argument("--no-feedback", action="store_true")
+        p.add_argument("--force", action="store_true",
+                       help="regrade submissions whose content and course version are unchanged")
         p.add_argument("--workers", type=int, help="parallel grading processes (default: one per two cores)")
         p.add_argument("--out", type=Path, help="grades CSV path (default autograde/grades_<assignment>.csv)")
     p = sub.add_parser("feedback", help="write HTML feedback for graded submissions")
@@ -377,10 +465,16 @@ def main(argv: list[str] | None = None) -> int:
             for n in ns:
                 print(f"    ! {sid}: {n}")
     elif args.cmd in ("grade", "run"):
+        students = args.student
         if args.cmd == "run":
-            collect(course, course.spec(args.assignment), args.source, args.pattern)
-        outcomes = grade(course, args.assignment, args.student, args.timeout, not args.no_feedback, args.out,
-                         args.workers)
+            notes = collect(course, course.spec(args.assignment), args.source, args.pattern)
+            if not args.all:     # the students in SOURCE (and of those, --student's)
+                students = [s for s in sorted(notes) if not args.student or s in args.student]
+                if not students:
+                    raise SystemExit(f"error: no submissions of {args.assignment} in {args.source}"
+                                     + (" for --student" if args.student else ""))
+        outcomes = grade(course, args.assignment, students, args.timeout, not args.no_feedback, args.out,
+                         args.workers, force=args.force)
         bad = [o for o in outcomes if o.status in ("not-graded", "grader-error")]
         print(f"{len(outcomes)} submissions: {len(outcomes) - len(bad)} graded, {len(bad)} not graded (see status)")
     elif args.cmd == "feedback":

@@ -96,7 +96,9 @@ def collect(course: Course, spec: AssignmentSpec, source: Path, pattern: str = C
                 shutil.copy2(f, dest / f"{stem}.ipynb")
         (course.work / "reports").mkdir(parents=True, exist_ok=True)
         notes_file = course.work / "reports" / f"{spec.name}.collect.json"
-        notes_file.write_text(json.dumps(notes, indent=1, sort_keys=True))
+        kept = collect_notes(course, spec.name)     # students collected earlier keep their notes
+        kept.update(notes)
+        notes_file.write_text(json.dumps(kept, indent=1, sort_keys=True))
     return notes
 
 
