@@ -1,4 +1,4 @@
-"""Mutation analysis of the graded exercises of chapters 1-3 (instructor tooling).
+"""Mutation analysis of the graded exercises of chapters 1-4 (instructor tooling).
 
 Every graded exercise's reference implementation (``autograde/reference/chNN.py``: the
 function, or the class, that a graded test cell checks, plus the module's own helpers it
@@ -47,12 +47,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("ch01", "ch02", "ch03")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04")
 RESULTS = ROOT / "results" / "mutants.json"
 
 # exercises whose checks train models: slow, the fast subset samples few of them
 SLOW = {"ch01.sample": 2, "ch02.CharRNN": 2, "ch02.LineClassifier": 1, "ch03.train_tbptt": 2,
-        "ch02.sample_with_temperature": 3}
+        "ch02.sample_with_temperature": 3, "ch04.init_for_memory": 2}
 FAST_SAMPLE = 5
 
 # helpers that stand for code the notebook *gives* the student (chapter 1's lookup cell

@@ -25,7 +25,7 @@ import zipfile
 
 import pytest
 
-from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03
+from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04
 from tests.submissions import ROOT, answer_sources, course_copy, filled, student_notebook
 
 pytestmark = pytest.mark.slow
@@ -259,3 +259,42 @@ def test_ch03_each_planted_bug_costs_exactly_its_exercise(graded_ch03, sid):
     for gid, pts in _points(C3).items():
         lost = gid[: -len("_tests")] in planted[sid]
         assert _score(row, gid, C3) == (0.0 if lost else pts), (sid, gid, row)
+
+
+# ----------------------------------------------------------------------------- chapter 4
+# One bug per answer cell (fixtures_ch04.BUGS), spread as in chapter 3: cells 0, 2, 4 go to
+# "bugs-0" and cells 1, 3, 5 to "bugs-1", so each submission keeps three exercises intact.
+C4 = "ch04_gradients"
+
+
+@pytest.fixture(scope="module")
+def graded_ch04(tmp_path_factory):
+    planted = _spread(fixtures_ch04.BUGS, list(answer_sources(C4)))
+    subs = {"reference": filled(C4), "untouched": student_notebook(C4)}
+    subs.update({sid: filled(C4, cells) for sid, cells in planted.items()})
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch04"), C4, subs)
+    return out, rows, {sid: sorted(cells) for sid, cells in planted.items()}
+
+
+def test_ch04_reference_full_untouched_zero(graded_ch04):
+    _, rows, _ = graded_ch04
+    points = _points(C4)
+    assert rows["reference"]["status"] == "graded"
+    assert float(rows["reference"]["total"]) == sum(points.values()), rows["reference"]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+def test_ch04_every_bug_is_planted():
+    planted = _spread(fixtures_ch04.BUGS, list(answer_sources(C4)))
+    assert sum(len(cells) for cells in planted.values()) == len(fixtures_ch04.BUGS)
+    assert all(0 < len(cells) < len(answer_sources(C4)) for cells in planted.values())
+
+
+@pytest.mark.parametrize("sid", sorted(_spread(fixtures_ch04.BUGS, list(answer_sources(C4)))))
+def test_ch04_each_planted_bug_costs_exactly_its_exercise(graded_ch04, sid):
+    _, rows, planted = graded_ch04
+    row = rows[sid]
+    assert row["status"] == "graded", row
+    for gid, pts in _points(C4).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, C4) == (0.0 if lost else pts), (sid, gid, row)
