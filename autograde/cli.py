@@ -148,8 +148,40 @@ def course_version(course: Course, spec: AssignmentSpec) -> str:
 
 
 def limits_path(course: Course, assignment: str) -> Path:
-    """Where the time limits measured for an assignment are stored (autograde.limits)."""
-    return course.work / "limits" / f"{assignment}.json"
+    """Where the time limits measured for an assignment are stored."""
+    return course.limits_file(assignment)
+
+
+def ensure_limits(course: Course, spec: AssignmentSpec, timeout: float = 3600) -> dict | None:
+    """The time limits derived from the reference's measured time on this machine: read
+    from ``autograde/limits/<assignment>.json``, or measured now (grading the reference
+    once) when missing or made for other notebooks, another mode or another device."""
+    from autograde.engine import stored_limits
+
+    stored = stored_limits(course, spec)
+    if stored is not None:
+        return stored
+    print(f"measuring {spec.name}'s reference solution on this machine for the time limits ...", flush=True)
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "limits.json"
+        proc = subprocess.run([sys.executable, "-m", "autograde.engine", spec.name, "--measure-limits",
+                               "--out", str(out)], cwd=course.root, env=course.env(), capture_output=True, text=True,
+                              timeout=timeout)
+        if proc.returncode != 0 or not out.exists():
+            print(f"warning: measuring the reference failed; flat limits are used: "
+                  f"{_last_error(proc.stdout + proc.stderr)}", file=sys.stderr)
+            return None
+        stored = json.loads(out.read_text())
+    for nb, v in stored["notebooks"].items():
+        worst = max(v["steps"].values(), key=lambda x: x["limit"], default=None)
+        print(f"  {nb}: reference {v['reference_seconds']:g} s; limits {stored['floor_seconds']:g}"
+              f"-{worst['limit'] if worst else stored['floor_seconds']:g} s per cell/test, "
+              f"{v['notebook_limit']:g} s per notebook ({time.time() - t0:.0f} s)")
+    if stored.get("reference_problems"):
+        print("warning: the reference solution does not pass on this machine: "
+              + "; ".join(stored["reference_problems"]), file=sys.stderr)
+    return stored
 
 
 def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float, slot: int = 0,
@@ -261,6 +293,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
         raise SystemExit(f"error: no submissions in {course.submitted}/*/{assignment}; run `collect` first")
     prepare_data_view(course.work / ".sandbox" / "data")     # once, before the workers start
     workers = max(1, min(workers or default_workers(), len(todo)))
+    ensure_limits(course, spec)
     version = course_version(course, spec)
     slots: queue.Queue[int] = queue.Queue()
     for i in range(workers):

@@ -46,6 +46,11 @@ class Course:
     def gradebook(self) -> Path:
         return self.work / "gradebook.db"
 
+    def limits_file(self, assignment: str) -> Path:
+        """The time limits measured for an assignment on this grading machine (stored with
+        the release by the first ``grade``; ``autograde.engine.measure_limits``)."""
+        return self.work / "limits" / f"{assignment}.json"
+
     def assignments(self) -> list[str]:
         if not self.solutions.is_dir():
             return []

@@ -238,12 +238,70 @@ def _check_calls_safe(code: str, aliases: dict[str, str]) -> bool:
 
 
 # --------------------------------------------------------------------------- run
+FLOOR_SECONDS = 20.0          # no cell or test gets less
+FACTOR = 10.0                 # ... nor less than this many times the reference's time
+NOTEBOOK_FLOOR = 300.0
+
+
 @dataclass
 class Limits:
+    """Wall-clock limits.  By default derived from the reference solution's measured time
+    on this machine (``measure_limits``, stored in ``autograde/limits/<assignment>.json``):
+    each cell and test gets ``max(20 s, 10 x the reference's time)``, a cell the course
+    has no time for (one the student added) the largest of those, the notebook
+    ``max(300 s, 10 x the reference's total)``.  ``RNNCOURSE_CELL_TIMEOUT``,
+    ``RNNCOURSE_TEST_TIMEOUT`` and ``RNNCOURSE_NOTEBOOK_TIMEOUT`` set flat limits instead."""
     cell_seconds: float = float(os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600"))
     test_seconds: float = float(os.environ.get("RNNCOURSE_TEST_TIMEOUT", os.environ.get("RNNCOURSE_CELL_TIMEOUT", "600")))
     notebook_seconds: float = float(os.environ.get("RNNCOURSE_NOTEBOOK_TIMEOUT", "3600"))
     max_restarts: int = 4
+    steps: dict[str, dict] = field(default_factory=dict)   # step key -> {"limit", "reference_seconds"}
+
+    @classmethod
+    def derived(cls, stored: dict | None) -> "Limits":
+        """The limits for one notebook from its stored measurement (flat ones without)."""
+        lim = cls()
+        if not stored:
+            return lim
+        if not (os.environ.get("RNNCOURSE_CELL_TIMEOUT") or os.environ.get("RNNCOURSE_TEST_TIMEOUT")):
+            lim.steps = dict(stored.get("steps", {}))
+            if lim.steps:
+                lim.cell_seconds = lim.test_seconds = max(v["limit"] for v in lim.steps.values())
+        if not os.environ.get("RNNCOURSE_NOTEBOOK_TIMEOUT") and stored.get("notebook_limit"):
+            lim.notebook_seconds = float(stored["notebook_limit"])
+        return lim
+
+    def for_step(self, key: str, kind: str) -> float:
+        got = self.steps.get(key)
+        if got is not None:
+            return float(got["limit"])
+        return self.test_seconds if kind == "test" else self.cell_seconds
+
+    def explain(self, key: str, kind: str, budget: float) -> str:
+        """How the limit of a step came about, for the feedback."""
+        got = self.steps.get(key)
+        if got is not None and budget >= got["limit"] - 1e-9:
+            ref = got["reference_seconds"]
+            ref = f"{ref:g} s" if ref >= 0.01 else "under 0.01 s"
+            return (f"limit {got['limit']:g} s = max({FLOOR_SECONDS:g} s, {FACTOR:g} x the reference solution's "
+                    f"{ref} on the grading machine)")
+        if budget < self.for_step(key, kind) - 1e-9:
+            return f"limit {budget:g} s: what was left of the notebook's {self.notebook_seconds:g} s"
+        if self.steps:
+            return f"limit {budget:g} s: the largest limit of the course's cells (the reference has no such cell)"
+        return f"limit {budget:g} s"
+
+
+def step_keys(steps: list["Step"]) -> list[str]:
+    """A key per step that is the same for the reference and a submission: kind and
+    label, numbered when a label repeats (given cells without an id)."""
+    seen: dict[str, int] = {}
+    keys = []
+    for st in steps:
+        k = f"{st.kind}:{st.label}"
+        seen[k] = seen.get(k, 0) + 1
+        keys.append(k if seen[k] == 1 else f"{k}#{seen[k]}")
+    return keys
 
 
 def _status_of(message: str) -> str:
@@ -253,9 +311,11 @@ def _status_of(message: str) -> str:
     return "fail"
 
 
-def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s: None) -> tuple[dict, list[dict]]:
+def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s: None,
+                 timings: dict[str, float] | None = None) -> tuple[dict, list[dict]]:
     """Run the plan; ``(tests, cells)``: per-test verdicts and per-cell outcomes."""
     start = time.monotonic()
+    keys = dict(zip(map(id, steps), step_keys(steps)))
     done: list[Step] = []          # cells that ran to the end (ok or with an error): replayed after a restart
     tests: dict[str, dict] = {}
     cells: list[dict] = []
@@ -274,7 +334,7 @@ def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s
         try:
             worker.start()
             for s in done:
-                worker.exec_cell(s.code, min(limits.cell_seconds, max(left(), 1.0)))
+                worker.exec_cell(s.code, min(limits.for_step(keys[id(s)], s.kind), max(left(), 1.0)))
             return True
         except (WorkerCrashed, WorkerTimeout, ProtocolError) as exc:
             log(f"replay after restart failed: {exc}")
@@ -304,10 +364,14 @@ def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s
             else:
                 cells.append({"cell": step.label, "status": "timeout", "message": "notebook time limit reached"})
             continue
+        key = keys[id(step)]
+        budget = min(limits.for_step(key, step.kind), left())
         if step.kind == "cell":
             try:
-                r = worker.exec_cell(step.code, min(limits.cell_seconds, left()))
+                r = worker.exec_cell(step.code, budget)
                 done.append(step)
+                if timings is not None:
+                    timings[key] = time.monotonic() - t0
                 if r.get("ok"):
                     cells.append({"cell": step.label, "status": "ok", "seconds": round(time.monotonic() - t0, 2)})
                 else:
@@ -316,14 +380,18 @@ def run_notebook(steps: list[Step], worker: Worker, limits: Limits, log=lambda s
                                   "message": f"{e.get('type')}: {str(e.get('message', ''))[:500]}"})
             except WorkerTimeout as exc:
                 cells.append({"cell": step.label, "status": "timeout",
-                              "message": f"{exc} (limit {min(limits.cell_seconds, left()):g} s); skipped"})
+                              "message": f"{exc} ({limits.explain(key, step.kind, budget)}); skipped"})
             except WorkerCrashed as exc:
                 cells.append({"cell": step.label, "status": "crash", "message": f"{exc}; skipped"})
             except ProtocolError as exc:
                 cells.append({"cell": step.label, "status": "crash", "message": str(exc)})
             continue
-        tests[step.label] = run_test(step, worker, min(limits.test_seconds, left()))
+        tests[step.label] = run_test(step, worker, budget)
+        if tests[step.label]["status"] == "timeout":
+            tests[step.label]["message"] += f" ({limits.explain(key, step.kind, budget)})"
         tests[step.label]["seconds"] = round(time.monotonic() - t0, 2)
+        if timings is not None:
+            timings[key] = time.monotonic() - t0
         _explain_missing_names(tests[step.label], cells)
     worker.stop()
     return tests, cells
@@ -398,35 +466,90 @@ def default_policy(course: Course, gpu: bool | None = None) -> SandboxPolicy:
     return policy
 
 
+def limits_stamp(course: Course, spec: AssignmentSpec) -> dict:
+    """What measured limits are valid for: the assignment's notebooks, the mode, the device."""
+    import hashlib
+
+    from autograde.course import _has_cuda
+
+    h = hashlib.sha256()
+    for folder in (course.solutions / spec.name, course.notebooks / spec.name):
+        for f in sorted(folder.glob("*.ipynb")):
+            h.update(f.read_bytes())
+    mode = os.environ.get("RNNCOURSE_MODE") or ("full" if _has_cuda() else "fast")
+    return {"notebooks": h.hexdigest(), "mode": mode, "device": "cuda" if _has_cuda() else "cpu"}
+
+
+def stored_limits(course: Course, spec: AssignmentSpec) -> dict | None:
+    path = course.limits_file(spec.name)
+    try:
+        stored = load_json(path)
+    except (OSError, ValueError):
+        return None
+    return stored if stored.get("stamp") == limits_stamp(course, spec) else None
+
+
+def measure_limits(course: Course, spec: AssignmentSpec) -> dict:
+    """Grade the reference solution (the source notebooks) with the flat limits, time each
+    cell and test, and store the limits derived from those times."""
+    limits = Limits(cell_seconds=600, test_seconds=600, notebook_seconds=3600)
+    result = grade_submission(course, spec, "(reference)", folder=course.solutions / spec.name, limits=limits,
+                              write_autograded=False, use_stored=False)
+    out = {"stamp": limits_stamp(course, spec), "floor_seconds": FLOOR_SECONDS, "factor": FACTOR,
+           "measured": time.strftime("%Y-%m-%d %H:%M:%S"), "notebooks": {}}
+    problems = []
+    for nb_name, nb in result["notebooks"].items():
+        steps = {}
+        for key, seconds in nb["timings"].items():
+            steps[key] = {"reference_seconds": round(seconds, 2), "limit": round(max(FLOOR_SECONDS, FACTOR * seconds), 1)}
+        total = sum(nb["timings"].values())
+        out["notebooks"][nb_name] = {"steps": steps, "reference_seconds": round(total, 2),
+                                     "notebook_limit": round(max(NOTEBOOK_FLOOR, FACTOR * total), 1)}
+        problems += [f"{nb_name}: test {gid}: {t['status']}" for gid, t in nb["tests"].items() if t["status"] != "pass"]
+        problems += [f"{nb_name}: cell {c['cell']}: {c['status']}" for c in nb["cells"] if c["status"] != "ok"]
+    out["reference_problems"] = problems
+    path = course.limits_file(spec.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return out
+
+
 def grade_submission(course: Course, spec: AssignmentSpec, student: str, slot: int = 0,
-                     policy: SandboxPolicy | None = None, limits: Limits | None = None) -> dict:
+                     policy: SandboxPolicy | None = None, limits: Limits | None = None,
+                     folder: Path | None = None, write_autograded: bool = True, use_stored: bool = True) -> dict:
     policy = policy or default_policy(course)
-    limits = limits or Limits()
-    folder = course.submitted / student / spec.name
+    stored = stored_limits(course, spec) if limits is None and use_stored else None
+    folder = folder or course.submitted / student / spec.name
     result = {"student": student, "assignment": spec.name, "sandbox": policy.resolved_mode(), "notebooks": {}}
     t_all = time.monotonic()
     for nb_name in spec.notebooks:
         t0 = time.monotonic()
+        nb_limits = limits or Limits.derived((stored or {}).get("notebooks", {}).get(nb_name))
         source = load_json(course.solutions / spec.name / f"{nb_name}.ipynb")
         release = load_json(course.notebooks / spec.name / f"{nb_name}.ipynb")
         submission = load_json(folder / f"{nb_name}.ipynb")
         steps, notes = build_plan(source, release, submission)
+        timings: dict[str, float] = {}
         # a folder of this process's own: two grading runs of one course never share one
         scratch = course.work / ".sandbox" / "scratch" / f"{os.getpid()}-{slot}"
-        worker = Worker(policy, scratch, slot=slot, call_timeout=limits.cell_seconds)
+        worker = Worker(policy, scratch, slot=slot, call_timeout=nb_limits.cell_seconds)
         try:
-            tests, cells = run_notebook(steps, worker, limits)
+            tests, cells = run_notebook(steps, worker, nb_limits, timings=timings)
             tail = worker.output_tail(2000)
         finally:
             lease = worker.lease
             worker.close()
             shutil.rmtree(scratch, ignore_errors=True)
         result["notebooks"][nb_name] = {"tests": tests, "cells": cells, "notes": notes, "output_tail": tail,
-                                        "seconds": round(time.monotonic() - t0, 2)}
+                                        "seconds": round(time.monotonic() - t0, 2), "timings": timings,
+                                        "limits": {"derived": bool(nb_limits.steps),
+                                                   "cell_default": nb_limits.cell_seconds,
+                                                   "notebook": nb_limits.notebook_seconds}}
         if lease is not None:   # which uid the submission ran as, and when (uids are leased per machine)
             result["notebooks"][nb_name]["uid"] = {"uid": lease.uid, "from": round(lease.since, 3),
                                                    "until": round(time.time(), 3)}
-        _write_autograded(course, spec, student, nb_name, release, submission, steps, tests)
+        if write_autograded:
+            _write_autograded(course, spec, student, nb_name, release, submission, steps, tests)
     result["seconds"] = round(time.monotonic() - t_all, 2)
     return result
 
@@ -466,12 +589,16 @@ def main(argv: list[str] | None = None) -> int:
     submission in this process (the CLI runs one such process per student)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("assignment")
-    ap.add_argument("student")
+    ap.add_argument("student", nargs="?")
     ap.add_argument("--slot", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--measure-limits", action="store_true", help="time the reference, store the limits")
     args = ap.parse_args(argv)
     course = Course()
     spec = course.spec(args.assignment)
+    if args.measure_limits:
+        args.out.write_text(json.dumps(measure_limits(course, spec), indent=1), encoding="utf-8")
+        return 0
     result = grade_submission(course, spec, args.student, slot=args.slot)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
