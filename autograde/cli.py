@@ -328,7 +328,8 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
     if feedback_too:
         feedback(course, assignment, [o.student for o in outcomes if o.status != "not-graded"])
     path = export(course, [assignment], out)
-    print(f"grades: {path}")
+    print(f"grades: {path} (for Canvas's and Moodle's gradebook import: "
+          f"grades_{assignment}.canvas.csv, grades_{assignment}.moodle.csv beside it)")
     return outcomes
 
 
@@ -440,7 +441,71 @@ def export(course: Course, assignments: list[str] | None = None, out: Path | Non
                 graded = rep["status"] not in ("not-graded", "grader-error")
                 w.writerow([rep["student"], spec.name, rep["status"], *cells,
                             f"{total:g}" if graded else "", f"{spec.max_score:g}", " | ".join(rep["problems"])])
+    for spec in specs:
+        lms_exports(course, spec, out.parent)
     return out
+
+
+CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                 "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
+
+
+def _totals(course: Course, spec: AssignmentSpec) -> list[dict]:
+    rows = []
+    reports = course.work / "reports" / spec.name
+    for rp in sorted(reports.glob("*.json")) if reports.is_dir() else []:
+        rep = json.loads(rp.read_text())
+        graded = rep["status"] not in ("not-graded", "grader-error")
+        total = sum(t["score"] for t in rep["tests"] if t["score"] is not None)
+        rows.append({"student": rep["student"], "status": rep["status"], "total": total if graded else None,
+                     "problems": rep["problems"]})
+    return rows
+
+
+def lms_exports(course: Course, spec: AssignmentSpec, folder: Path, canvas_column: str | None = None) -> list[Path]:
+    """The assignment's totals in the layouts the LMS gradebooks import, beside the CSV.
+
+    ``grades_<a>.canvas.csv``: Canvas's gradebook import (Grades > Import): the columns
+    Student, ID (Canvas user id), SIS User ID, SIS Login ID, Section, then one column per
+    assignment, headed by its name (``"Name (assignment id)"`` to match an existing
+    Canvas assignment: ``canvas_column``), and a first data row "Points Possible".  The
+    user id and login come from the Canvas export's file names.
+
+    ``grades_<a>.moodle.csv``: Moodle's assignment grading worksheet (enable "Offline
+    grading worksheet" in the assignment's feedback types; upload it with "Upload
+    grading worksheet"): Identifier (``Participant <n>``, from the folder names of
+    Moodle's "Download all submissions"), Full name, Email address, Status, Grade,
+    Maximum Grade, Grade can be changed, Last modified (submission), Last modified
+    (grade), Feedback comments.
+
+    A submission that was not graded (invalid, grader error) gets an empty grade, never a 0."""
+    from autograde.collect import lms_roster
+
+    roster = lms_roster(course, spec.name)
+    rows = _totals(course, spec)
+    canvas = folder / f"grades_{spec.name}.canvas.csv"
+    with canvas.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([*CANVAS_HEADER, canvas_column or spec.name])
+        w.writerow(["Points Possible", "", "", "", "", f"{spec.max_score:g}"])
+        for r in rows:
+            who = roster.get(r["student"], {})
+            w.writerow([who.get("name", r["student"]), who.get("user_id", ""), "",
+                        who.get("login", r["student"]), "", "" if r["total"] is None else f"{r['total']:g}"])
+    moodle = folder / f"grades_{spec.name}.moodle.csv"
+    with moodle.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(MOODLE_HEADER)
+        for r in rows:
+            who = roster.get(r["student"], {})
+            ident = f"Participant {who['participant']}" if who.get("participant") else ""
+            comment = f"Autograded: {r['status']}" + (f" ({len(r['problems'])} notes in the feedback)"
+                                                      if r["problems"] else "")
+            w.writerow([ident, who.get("name", r["student"]).replace("_", " ") if who else r["student"], "",
+                        "Submitted for grading", "" if r["total"] is None else f"{r['total']:.2f}",
+                        f"{spec.max_score:.2f}", "Yes", "-", "-", comment])
+    return [canvas, moodle]
 
 
 # ------------------------------------------------------------------------- entry point
@@ -484,9 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--out", type=Path, help="grades CSV path (default autograde/grades_<assignment>.csv)")
     p = sub.add_parser("feedback", help="write HTML feedback for graded submissions")
     p.add_argument("assignment")
-    p = sub.add_parser("export", help="write the grades CSV")
+    p = sub.add_parser("export", help="write the grades CSV (and the Canvas and Moodle import files)")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--out", type=Path)
+    p.add_argument("--canvas-column", help='header of the grade column for Canvas, "Name (assignment id)" to '
+                   "match an existing Canvas assignment (one assignment only)")
     args = ap.parse_args(argv)
 
     if args.cmd == "release":
@@ -513,7 +580,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "feedback":
         feedback(course, args.assignment)
     elif args.cmd == "export":
-        print(export(course, args.assignments, args.out))
+        path = export(course, args.assignments, args.out)
+        if args.canvas_column:
+            if len(args.assignments) != 1:
+                raise SystemExit("error: --canvas-column needs exactly one assignment")
+            lms_exports(course, course.spec(args.assignments[0]), path.parent, args.canvas_column)
+        print(path)
     return 0
 
 

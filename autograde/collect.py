@@ -25,7 +25,8 @@ from pathlib import Path
 from autograde.course import AssignmentSpec, Course
 
 CANVAS = r"^(?P<student>.+?)_(?:late_)?\d+_\d+_.+\.ipynb$"
-MOODLE_FOLDER = re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_\w+_?$")
+MOODLE_FOLDER = re.compile(r"^(?P<student>.+?)_(?P<participant>\d+)_assignsubmission_\w+_?$")
+CANVAS_IDS = re.compile(r"^(?P<student>.+?)_(?:late_)?(?P<user_id>\d+)_(?P<submission_id>\d+)_.+\.ipynb$", re.I)
 SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
@@ -36,10 +37,13 @@ def student_id(raw: str) -> str:
     return sid
 
 
-def _gather(source: Path, pattern: str) -> dict[str, list[Path]]:
-    """student id -> notebook files, from an extracted folder."""
+def _gather(source: Path, pattern: str, roster: dict | None = None) -> dict[str, list[Path]]:
+    """student id -> notebook files, from an extracted folder; ``roster`` gets the LMS's
+    ids of each student (Canvas user id, Moodle participant number and full name) for
+    the grade exports."""
     regex = re.compile(pattern, re.IGNORECASE)
     found: dict[str, list[Path]] = {}
+    roster = {} if roster is None else roster
     for nb in sorted(source.rglob("*.ipynb")):
         rel = nb.relative_to(source)
         if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
@@ -48,9 +52,15 @@ def _gather(source: Path, pattern: str) -> dict[str, list[Path]]:
             top = rel.parts[0]
             m = MOODLE_FOLDER.match(top)
             sid = student_id(m.group("student") if m else top)
+            if m:
+                roster[sid] = {"lms": "moodle", "participant": m.group("participant"), "name": m.group("student")}
         else:
             m = regex.match(rel.name)
             sid = student_id(m.group("student")) if m else student_id(nb.stem)
+            ids = CANVAS_IDS.match(rel.name)
+            if ids and pattern == CANVAS:
+                roster[sid] = {"lms": "canvas", "user_id": ids.group("user_id"), "login": ids.group("student"),
+                               "submission_id": ids.group("submission_id")}
         found.setdefault(sid, []).append(nb)
     return found
 
@@ -74,7 +84,8 @@ def collect(course: Course, spec: AssignmentSpec, source: Path, pattern: str = C
             root = Path(tmp)
         else:
             root = source
-        gathered = _gather(root, pattern)
+        roster: dict[str, dict] = {}
+        gathered = _gather(root, pattern, roster)
         expected = list(spec.notebooks)
         for sid, files in sorted(gathered.items()):
             dest = course.submitted / sid / spec.name
@@ -99,9 +110,18 @@ def collect(course: Course, spec: AssignmentSpec, source: Path, pattern: str = C
         kept = collect_notes(course, spec.name)     # students collected earlier keep their notes
         kept.update(notes)
         notes_file.write_text(json.dumps(kept, indent=1, sort_keys=True))
+        known = lms_roster(course, spec.name)
+        known.update(roster)
+        (course.work / "reports" / f"{spec.name}.roster.json").write_text(json.dumps(known, indent=1, sort_keys=True))
     return notes
 
 
 def collect_notes(course: Course, assignment: str) -> dict[str, list[str]]:
     path = course.work / "reports" / f"{assignment}.collect.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def lms_roster(course: Course, assignment: str) -> dict[str, dict]:
+    """student id -> the LMS's ids for them, as read from the export's file names."""
+    path = course.work / "reports" / f"{assignment}.roster.json"
     return json.loads(path.read_text()) if path.exists() else {}
