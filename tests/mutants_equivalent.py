@@ -331,6 +331,38 @@ EQUIVALENT: dict[str, str] = {
         'outside the specification: at least one logit is finite and none is +inf, so the max is always finite',
     'ch03.train_tbptt/train_tbptt: if k < 1 or steps < 0 or batch_size < 1: :: operand 2 of `or` dropped in `k < 1 or steps < 0 or batch_size < 1`':
         'steps < 0 still raises ValueError, from np.zeros(steps) (negative dimensions), before any update',
+    'ch04.jacobian_norms/jacobian_norms: if hs.ndim != 2 or W.ndim != 2 or W.shape != (hs.shape[1], hs.shape[1]): :: operand 2 of `or` dropped in `hs.ndim != 2 or W.ndim != 2 or W.shape != (hs.shape[1], hs.shape[1])`':
+        'redundant: W.shape != (H, H) is already true for every W that is not 2-D',
+    'ch04.jacobian_norms/jacobian_norms: P = np.eye(W.shape[0]) :: constant 0 -> 1':
+        'W is square (checked just before), so W.shape[1] == W.shape[0]',
+    'ch04.jacobian_norms/jacobian_norms: P = P @ ((1.0 - hs[k + 1] ** 2)[:, None] * W.T)     # dh_T/dh_k = dh_T/dh_{k+1} J_{k+1} :: `.T` -> `.mT`':
+        '.mT is .T for a 2-D array',
+    'ch04.jacobian_norms/jacobian_norms: P = P @ ((1.0 - hs[k + 1] ** 2)[:, None] * W.T)     # dh_T/dh_k = dh_T/dh_{k+1} J_{k+1} :: operands swapped in `1.0 - hs[k + 1] ** 2`':
+        'negates every one-step Jacobian, so the product is +-dh_T/dh_k: the spectral norm of -A is that of A',
+    'ch04.with_spectral_radius/with_spectral_radius: if W.ndim != 2 or W.shape[0] != W.shape[1]: :: operand 2 of `or` dropped in `W.ndim != 2 or W.shape[0] != W.shape[1]`':
+        'a non-square 2-D W still raises ValueError: np.linalg.eigvals raises LinAlgError, a subclass of ValueError',
+    'ch04.with_spectral_radius/with_spectral_radius: if W.ndim != 2 or W.shape[0] != W.shape[1]: :: constant 0 -> 1':
+        'a non-square 2-D W still raises ValueError: np.linalg.eigvals raises LinAlgError, a subclass of ValueError',
+    'ch04.with_spectral_radius/with_spectral_radius: if W.ndim != 2 or W.shape[0] != W.shape[1]: :: constant 1 -> 0':
+        'a non-square 2-D W still raises ValueError: np.linalg.eigvals raises LinAlgError, a subclass of ValueError',
+    'ch04.linear_gradient_decay/linear_gradient_decay: Ws = np.asarray(Ws, dtype=np.float64) :: statement deleted: `Ws = np.asarray(Ws, dtype=np.float64)`':
+        'conversion of an argument the exercise passes as a numpy array; P starts as a float64 identity, so every product is float64 anyway',
+    'ch04.linear_gradient_decay/linear_gradient_decay: P = np.broadcast_to(np.eye(H), (R, H, H)).copy() :: `.copy()` removed in `np.broadcast_to(np.eye(H), (R, H, H)).copy()`':
+        'P is only read (P = P @ Ws makes a new array), so a read-only broadcast view serves as well',
+    'ch04.linear_gradient_decay/linear_gradient_decay: P = P @ Ws :: operands swapped in `P @ Ws`':
+        'powers of one matrix commute: W^(k-1) W = W W^(k-1)',
+    'ch04.clip_grad_norm/clip_grad_norm: norm_type = float(norm_type) :: statement deleted: `norm_type = float(norm_type)`':
+        'norm_type is a number (the docstring says float); math.isinf and torch.linalg.vector_norm take ints and floats alike',
+    'ch04.clip_grad_norm/clip_grad_norm: if coef < 1: :: `<` -> `<=` in `coef < 1`':
+        'at coef == 1 exactly the gradients are multiplied by 1, which changes no value',
+    'ch04.clip_grad_norm/clip_grad_norm: g.detach().mul_(coef.to(g.dtype)) :: `.detach()` removed in `g.detach()`':
+        'gradients left by backward() do not require grad, so detach() returns the same values and an in-place change through either is the same',
+    'ch04.clip_grad_norm/clip_grad_norm: total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach(), norm_type) for g in grads]), :: `.detach()` removed in `g.detach()`':
+        'gradients left by backward() do not require grad: the norm is the same tensor value either way',
+    'ch04.clip_grad_norm/clip_grad_norm: total = torch.stack([g.detach().abs().max() for g in grads]).max() :: `.detach()` removed in `g.detach()`':
+        'gradients left by backward() do not require grad: the norm is the same tensor value either way',
+    'ch04.clip_grad_value/clip_grad_value: g.detach().clamp_(-clip_value, clip_value) :: `.detach()` removed in `g.detach()`':
+        'gradients left by backward() do not require grad, so clamp_ on the gradient or on its detached alias changes the same values',
 }
 
 PENDING: dict[str, str] = {

@@ -32,7 +32,7 @@ ALL_BUGS = {**fixtures_ch04.BUGS, **fixtures_ch04.MORE_BUGS}
 PROMISE_MESSAGES = {
     "jacobian_float32": ("promises dtype float64, got dtype float32", "promises dtype float64, got dtype float32"),
     "jacobian_mutates_hs": ("changed its argument `hs`", "changed its argument `hs`"),
-    "jacobian_no_shape_checks": ("a 1-D hs", "a 1-D hs"),
+    "jacobian_no_shape_checks": ("a 1-D hs", "expected ValueError to be raised, but nothing was raised"),
     "radius_mutates_W": ("changed its argument `W`", "changed its argument `W`"),
     "radius_rejects_zero_rho": ("rho = 0", "rho=0.000"),
     "radius_no_zero_check": ("W = zeros (2, 2)", "W = zeros (4, 4)"),

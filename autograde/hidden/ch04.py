@@ -82,8 +82,13 @@ def check_jacobian_norms(fn) -> None:
             check_unchanged("W_hh", given[1], W_hh, who=name)
             hidden_close(name, out, ref.jacobian_norms(hs, W_hh))
     with r.case("shapes that do not fit raise ValueError"):
+        rng = np.random.default_rng(seed(name, 100))
+        H, W_hh = 3, rng.normal(size=(3, 3))
+        hs = vis.tanh_run(rng.normal(size=(4, 2)), np.zeros(H), rng.normal(size=(2, H)), W_hh, np.zeros(H))
         for text, a, b in (("W_hh of shape (H + 1, H + 1)", hs, np.eye(H + 1)),
                            ("W_hh of shape (H, H + 1)", hs, np.ones((H, H + 1))),
+                           ("W_hh of shape (H, 1)", hs, np.ones((H, 1))),
+                           ("T = 0 and W_hh of shape (H + 1, H + 1)", hs[:1], np.eye(H + 1)),
                            ("a 1-D hs", hs[:, 0], np.eye(1)), ("a 3-D hs", hs[None], W_hh)):
             check_raises(f"jacobian_norms with {text}", lambda a=a, b=b: fn(np.array(a), np.array(b)), ValueError,
                          "hs must be (T+1, H) and W_hh (H, H)")
@@ -124,7 +129,8 @@ def check_with_spectral_radius(fn) -> None:
     with r.case("errors (ValueError): not square, 3-D, rho < 0, radius 0 (zeros, a strictly triangular W)"):
         for text, W, rho in (("a (3, 4) W", rng.normal(size=(3, 4)), 1.0), ("a 3-D W", rng.normal(size=(2, 2, 2)), 1.0),
                              ("rho = -0.1", rng.normal(size=(3, 3)), -0.1), ("W = zeros (4, 4)", np.zeros((4, 4)), 1.0),
-                             ("a strictly upper triangular W", np.triu(rng.normal(size=(4, 4)), 1), 0.5)):
+                             ("a strictly upper triangular W", np.triu(rng.normal(size=(4, 4)), 1), 0.5),
+                             ("the empty 0 x 0 W (no eigenvalues: radius 0)", np.zeros((0, 0)), 1.0)):
             check_raises(f"with_spectral_radius with {text}", lambda W=W, rho=rho: fn(W.copy(), rho), ValueError,
                          "see the docstring's Raises")
     r.done()
@@ -178,9 +184,10 @@ def check_linear_gradient_decay(fn) -> None:
             exp_norms, exp_rates = ref.linear_gradient_decay(Ws, T)
             hidden_close(f"{name}: norms", norms, exp_norms)
             hidden_close(f"{name}: rates", rates, exp_rates)
-    with r.case("errors (ValueError): T = 0, T = -2, a 2-D Ws, Ws of shape (R, H, H + 1)"):
+    with r.case("errors (ValueError): T = 0, T = -2, a 2-D Ws, Ws of shape (R, H, H + 1) (also with T = 1)"):
         for text, Ws, T in (("T = 0", np.stack([np.eye(3)]), 0), ("T = -2", np.stack([np.eye(3)]), -2),
-                            ("a 2-D Ws", np.eye(3), 4), ("Ws of shape (2, 3, 4)", np.ones((2, 3, 4)), 4)):
+                            ("a 2-D Ws", np.eye(3), 4), ("Ws of shape (2, 3, 4)", np.ones((2, 3, 4)), 4),
+                            ("Ws of shape (2, 3, 4) and T = 1", np.ones((2, 3, 4)), 1)):
             check_raises(f"linear_gradient_decay with {text}", lambda Ws=Ws, T=T: fn(Ws.copy(), T), ValueError,
                          "see the docstring's Raises")
     r.done()
