@@ -88,6 +88,7 @@ class Worker:
         self._seq = 0
         self.calls = 0
         self.last_changes: list[str] = []   # arguments the last call changed in place
+        self._callback_failure: BaseException | None = None   # a CheckFailed raised by a callback
         self._buf = bytearray()
 
     # ------------------------------------------------------------------ life
@@ -229,6 +230,7 @@ class Worker:
             msg["attr"] = attr
         self._send(msg, arrays)
         deadline = time.monotonic() + timeout
+        self._callback_failure = None
         while True:
             reply, arrays = self._read(max(0.0, deadline - time.monotonic()), what)
             if reply.get("op") == "callback":
@@ -236,6 +238,11 @@ class Worker:
                 continue
             self.last_changes = self._write_back(args, kwargs or {}, reply.get("changed"), arrays)
             if "exception" in reply:
+                failure, self._callback_failure = self._callback_failure, None
+                if failure is not None:
+                    # a check's own callback (a prob_fn that asserts how it is called) failed and
+                    # the student's call ended on it: the verdict is that check's, as in a notebook
+                    raise failure
                 raise _exception(reply["exception"] if isinstance(reply["exception"], dict) else {})
             if "value" not in reply:
                 self.stop()
@@ -283,6 +290,8 @@ class Worker:
         except (WorkerCrashed, WorkerTimeout, ProtocolError):
             raise
         except Exception as exc:  # the student's code called it with bad arguments
+            if isinstance(exc, AssertionError) and type(exc).__name__ == "CheckFailed":
+                self._callback_failure = exc
             self._send({"exception": {"type": type(exc).__name__, "message": str(exc)[:500], "builtin": True}})
 
     # ------------------------------------------------------------------ handles

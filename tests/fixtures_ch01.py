@@ -199,6 +199,20 @@ def kneser_ney_prob(tables, vocab_size, queries, discount=0.75):
     "perplexity_sure_model": ("perplexity", ALTERNATIVES["perplexity"].replace(
         "        if np.any(p == 0):", "        if np.any(p >= 1):\n            raise ValueError('not a probability')\n"
         "        if np.any(p == 0):")),
+    # scores one window per prob_fn call (the docstring: prob_fn gets all windows at once)
+    "perplexity_per_window": ("perplexity", '''
+def perplexity(prob_fn, ids, n):
+    import math
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) < n:
+        raise ValueError("not enough tokens")
+    ps = [float(prob_fn(ids[None, i:i + n])[0]) for i in range(len(ids) - n + 1)]
+    if any(math.isnan(p) for p in ps):
+        raise ValueError("NaN")
+    if min(ps) == 0:
+        return math.inf
+    return math.exp(-sum(math.log(p) for p in ps) / len(ps))
+'''),
     # smooths log(0): tokens of probability 0 get a small share at high temperature
     "sample_zero_leak": ("sample", _SAMPLER.replace("np.log(p)", "np.log(p + 1e-6)")),
     # breaks T = 0 ties at random, drawing from the generator

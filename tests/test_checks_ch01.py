@@ -99,8 +99,14 @@ def test_more_bugs_are_caught_where_the_docstring_promises(label):
     with pytest.raises(CheckFailed) as e:
         getattr(visible, f"check_{name}")(fn)
     assert name in str(e.value)
+    if label in VISIBLE_ONLY:
+        return
     with pytest.raises(CheckFailed):
         getattr(hidden, f"check_{name}")(fn)
+
+
+# bugs only the visible check can see (it asserts how the check's own callback is called)
+VISIBLE_ONLY = {"perplexity_per_window"}
 
 
 def test_the_more_bugs_sampler_base_is_correct():
