@@ -221,6 +221,10 @@ def perplexity(prob_fn, ids, n):
     # p ** (1 / T) directly: underflows to 0 / 0 at tiny T
     "sample_power_underflow": ("sample", _SAMPLER.replace(
         "z = np.log(p) / temperature\n            q = np.exp(z - z.max())", "q = p ** (1 / temperature)")),
+    # builds the context as floats: next_probs is promised an int64 array
+    "sample_float_context": ("sample", _SAMPLER.replace(
+        "ctx = [int(t) for t in np.asarray(prefix).reshape(-1)]", "ctx = [float(t) for t in np.asarray(prefix).reshape(-1)]"
+    ).replace("np.array(ctx, dtype=np.int64)", "np.array(ctx)")),
     # validates the temperature only inside the loop, so length 0 never raises
     "sample_late_validation": ("sample", _SAMPLER.replace(
         "    if temperature < 0:\n        raise ValueError(\"negative temperature\")\n", "").replace(

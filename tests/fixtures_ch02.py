@@ -245,6 +245,12 @@ def sample_with_temperature(logits, temperature, rng):
     p = np.exp(z); p /= p.sum()
     return int(rng.choice(len(p), p=p))
 '''),
+    # torch inside numpy: a shape mismatch raises RuntimeError, not the promised ValueError
+    "rnn_step_torch_errors": ("rnn_step", '''
+def rnn_step(x, h_prev, W_xh, W_hh, b_h):
+    t = [torch.as_tensor(a) for a in (x, h_prev, W_xh, W_hh, b_h)]
+    return torch.tanh(t[0] @ t[2] + t[1] @ t[3] + t[4]).numpy()
+'''),
     # a correct model with the constructor's old argument order (vocab, hidden, embed)
     "char_rnn_old_argument_order": ("CharRNN", ALTERNATIVES["CharRNN"].replace(
         "def __init__(self, vocab_size, embed_size, hidden_size):",

@@ -46,6 +46,12 @@ def check_rnn_step(fn) -> None:
             hidden_close("h", out, ref.rnn_step(x, h, W_xh, W_hh, b))
             for name, before in zip(sent, (x, h, W_xh, W_hh, b)):
                 check_unchanged(name, sent[name], before, who="rnn_step")
+    rng = np.random.default_rng(seed("rnn_step", 99))
+    W_xh, W_hh, b = _weights(rng, 3, 4)
+    for what, args in (("x with 5 columns for a 3-row W_xh", (rng.normal(size=(2, 5)), np.zeros((2, 4)), W_xh, W_hh, b)),
+                       ("h_prev with 6 columns for a 4 x 4 W_hh", (rng.normal(size=(2, 3)), np.zeros((2, 6)), W_xh, W_hh, b))):
+        with r.case(f"shapes that do not fit: {what}"):
+            check_raises("rnn_step", lambda: fn(*[a.copy() for a in args]), ValueError, "the shapes do not fit together")
     r.done()
 
 
@@ -63,6 +69,11 @@ def check_rnn_forward(fn) -> None:
             hidden_close("hs", out, ref.rnn_forward(xs, h0, W_xh, W_hh, b))
             for name, before in zip(sent, (xs, h0, W_xh, W_hh, b)):
                 check_unchanged(name, sent[name], before, who="rnn_forward")
+    rng = np.random.default_rng(seed("rnn_forward", 99))
+    W_xh, W_hh, b = _weights(rng, 3, 4)
+    with r.case("shapes that do not fit: xs with 2 features for a 3-row W_xh"):
+        check_raises("rnn_forward", lambda: fn(rng.normal(size=(2, 4, 2)), np.zeros((2, 4)), W_xh.copy(), W_hh.copy(), b.copy()),
+                     ValueError, "the shapes do not fit together")
     r.done()
 
 

@@ -221,14 +221,20 @@ def check_sample(sample) -> None:
                          ValueError, "T must be >= 0")
     seen = []
 
+    dtypes = []
+
     def spy(context):
         seen.append(np.asarray(context).reshape(-1).tolist())
+        dtypes.append(str(np.asarray(context).dtype))
         return p
     with r.case("next_probs sees the prefix, then the prefix plus every sampled token"):
         out = np.asarray(call("sample", sample, spy, np.array([2, 1]), 3, 1.0, np.random.default_rng(1)))
         expected = [[2, 1], [2, 1, int(out[0])], [2, 1, int(out[0]), int(out[1])]]
         if seen != expected:
             raise CheckFailed(f"next_probs was called with {seen}; expected {expected}")
+        if any(d != "int64" for d in dtypes):
+            raise CheckFailed(f"next_probs was called with contexts of dtype {sorted(set(dtypes))}; the docstring "
+                              "promises a 1-D int64 array (np.asarray(context, dtype=np.int64))")
     for T in (1.0, 0.5, 2.0):
         q = p ** (1 / T) / np.sum(p ** (1 / T))
         with r.case(f"at T = {T} the token frequencies follow p**(1/T), normalised: {np.round(q, 3).tolist()}"):

@@ -58,6 +58,10 @@ def check_rnn_step(rnn_step) -> None:
         call("rnn_step", rnn_step, *args.values())
         for name, before in zip(args, (x, h, W_XH, W_HH, B_H)):
             check_unchanged(name, args[name], before, who="rnn_step")
+    with r.case("shapes that do not fit raise ValueError"):
+        check_raises("rnn_step(x of shape (2, 3), ...) with W_xh of shape (2, 2)",
+                     lambda: rnn_step(np.ones((2, 3)), h.copy(), W_XH.copy(), W_HH.copy(), B_H.copy()), ValueError,
+                     "D = 3 inputs do not fit W_xh's 2 rows")
     r.done()
 
 
@@ -93,6 +97,10 @@ def check_rnn_forward(rnn_forward) -> None:
         hs = call("rnn_forward", rnn_forward, both, np.zeros((2, 2)), W_XH.copy(), W_HH.copy(), B_H.copy())
         check_shape("hs", hs, (2, 3, 2))
         check_close("hs[0]", np.asarray(hs)[0], np.stack([h1, h2, h3]))
+    with r.case("shapes that do not fit raise ValueError"):
+        check_raises("rnn_forward(xs, h0 of shape (1, 3), ...) with W_hh of shape (2, 2)",
+                     lambda: rnn_forward(xs.copy(), np.zeros((1, 3)), W_XH.copy(), W_HH.copy(), B_H.copy()), ValueError,
+                     "h0 has 3 entries but W_hh is 2 x 2")
     r.done()
 
 
