@@ -158,6 +158,8 @@ def ensure_limits(course: Course, spec: AssignmentSpec, timeout: float = 3600) -
     once) when missing or made for other notebooks, another mode or another device."""
     from autograde.engine import stored_limits
 
+    if os.environ.get("RNNCOURSE_CELL_TIMEOUT") or os.environ.get("RNNCOURSE_TEST_TIMEOUT"):
+        return None   # flat limits were asked for: nothing to measure
     stored = stored_limits(course, spec)
     if stored is not None:
         return stored

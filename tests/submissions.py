@@ -74,7 +74,7 @@ def course_copy(tmp: Path) -> Path:
     for name in ("solutions", "notebooks"):
         shutil.copytree(ROOT / name, dst / name)
     shutil.copytree(ROOT / "autograde", dst / "autograde",
-                    ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "reports", "downloaded",
+                    ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "reports", "downloaded", ".sandbox", "limits",
                                                   "gradebook.db*", "grades*.csv", "__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", dst)
     return dst
