@@ -467,6 +467,23 @@ def autograd_gradients(params, xs, h0, dhs):
     "tbptt_rejects_one_chunk": ("train_tbptt", _tbptt_with(("if C < 1:", "if n <= k:"))),
     # another default batch_size than the 16 of the docstring
     "tbptt_default_batch_32": ("train_tbptt", _tbptt_with(("batch_size=16,", "batch_size=32,"))),
+    # from_numpy keeps the inputs' dtype: float32 inputs give float32 gradients (found by a blind round)
+    "autograd_from_numpy": ("autograd_gradients", '''
+def autograd_gradients(params, xs, h0, dhs):
+    t = {k: torch.from_numpy(np.array(v)).requires_grad_()
+         for k, v in [("W_xh", params["W_xh"]), ("W_hh", params["W_hh"]), ("b_h", params["b_h"]),
+                      ("h0", h0), ("xs", xs)]}
+    h, out = t["h0"], []
+    for s in range(xs.shape[1]):
+        h = torch.tanh(t["xs"][:, s] @ t["W_xh"] + h @ t["W_hh"] + t["b_h"])
+        out.append(h)
+    (torch.stack(out, 1) * torch.from_numpy(np.array(dhs))).sum().backward()
+    return {k: v.grad.numpy() for k, v in t.items()}
+'''),
+    # clips the gradient norm at 5 although the docstring says nothing is clipped (found by a blind round)
+    "tbptt_clips_at_5": ("train_tbptt", _TBPTT.replace(
+        "opt.zero_grad(); loss.backward(); opt.step()",
+        "opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(list(p.values()), 5.0); opt.step()")),
 }
 
 ALTERNATIVES = {

@@ -247,6 +247,19 @@ def check_autograd_gradients(fn) -> None:
                                       f"got {type(out[k]).__name__}")
                 check_dtype(f"autograd_gradients: [{k!r}]", out[k], np.float64)
                 hidden_close(f"autograd_gradients: [{k!r}]", out[k], expected[k])
+    with r.case("float32 inputs: the gradients are float64 all the same (the docstring: float64 tensors)"):
+        rng = np.random.default_rng(seed("autograd_gradients", 77))
+        (B, T, D, H), p, xs, h0, hs, dhs = _sequence(rng, 3)
+        p32 = {key: v.astype(np.float32) for key, v in p.items()}
+        xs32, h032, dhs32 = (a.astype(np.float32) for a in (xs, h0, dhs))
+        out = call("autograd_gradients", fn, *_copies((p32, xs32, h032, dhs32)))
+        up = {key: v.astype(np.float64) for key, v in p32.items()}
+        hs64 = ref2.rnn_forward(xs32.astype(np.float64), h032.astype(np.float64), up["W_xh"], up["W_hh"], up["b_h"])
+        expected = ref.backward_dict(dhs32.astype(np.float64), xs32.astype(np.float64), h032.astype(np.float64), hs64,
+                                     up["W_xh"], up["W_hh"])
+        for k in ref.AUTOGRAD_KEYS:
+            check_dtype(f"autograd_gradients: [{k!r}] for float32 inputs", out[k], np.float64)
+            hidden_close(f"autograd_gradients: [{k!r}] for float32 inputs", out[k], expected[k])
     with r.case("shapes that do not fit (xs whose last axis does not fit W_xh) raise RuntimeError"):
         bad = np.ones(xs.shape[:2] + (xs.shape[2] + 1,))
         check_raises("autograd_gradients with xs whose last axis does not fit W_xh",
@@ -325,6 +338,12 @@ def _check_tbptt_edges(r: Report, fn) -> None:
         with r.case(f"{what}: {steps} {opt_name} updates against the reference"):
             _against_reference(fn, params, ids, V, k, steps, 0.05 if opt_name == "adam" else 0.3, B,
                                optimizer=opt_name, what=f" ({what})")
+    # large weights, so gradient norms reach tens: a clip anywhere in the loop shows
+    big = {key: v * 10 if key in ("W_xh", "W_hy") else v for key, v in _random_lm(rng, 20, 16).items()}
+    big_ids = rng.integers(0, 20, 2 * 3 * 4 + 1)
+    for opt_name, lr in (("adam", 0.05), ("adagrad", 0.3)):
+        with r.case(f"large gradients (W_xh, W_hy ten times larger, V = 20, H = 16): 6 {opt_name} updates, no clipping"):
+            _against_reference(fn, big, big_ids, 20, 3, 6, lr, 2, optimizer=opt_name, what=" (large gradients)")
     ids = rng.integers(0, V, 2 * 6 + 1)
     with r.case("steps = 0: no update, the initial parameters and an empty float64 losses array"):
         trained, _ = _trained(call("train_tbptt(..., steps=0)", fn, _copies((params,))[0], ids.copy(), V, 2, 0, 0.1, 2),
