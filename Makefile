@@ -55,7 +55,7 @@ browser:  ## Debian's chromium for the browser test of the site, installed when 
 	  else echo "warning: chromium is missing: install it (apt-get install chromium); the browser test of the site needs it"; fi; }
 
 test: venv sandbox browser data  ## the whole test suite, in fast mode
-	RNNCOURSE_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 tests solutions
+	RNNCOURSE_MODE=fast $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 --durations=30 tests solutions
 
 test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs
 	RNNCOURSE_MODE=fast $(BIN)/python -m pytest -m "not slow" tests
