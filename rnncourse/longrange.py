@@ -17,9 +17,11 @@ held-out MSE; a recipe is a model family plus its remedies:
 ``tanh+clip``        the same, gradient norm clipped to 1 (Pascanu et al. 2013)
 ``tanh+orthogonal``  W_hh orthogonal (all singular values 1), clipped
 ``irnn``             nn.RNN(relu), W_hh = I, b = 0, small W_ih (Le et al. 2015), clipped
+``lstm``             nn.LSTM, default initialisation, clipped (chapter 5)
+``gru``              nn.GRU, default initialisation, clipped (chapter 5)
 ===================  ==========================================================
 
-Chapter 5 adds ``lstm`` and ``gru`` rows to the same table through :data:`RECIPES`.
+Chapter 5's rows use the same loop, data and held-out sets.
 """
 from __future__ import annotations
 
@@ -101,6 +103,16 @@ def _relu(H):
     return nn.RNN(2, H, batch_first=True, nonlinearity="relu")
 
 
+def _lstm(H):
+    from torch import nn
+    return nn.LSTM(2, H, batch_first=True)
+
+
+def _gru(H):
+    from torch import nn
+    return nn.GRU(2, H, batch_first=True)
+
+
 @dataclass(frozen=True)
 class Recipe:
     build: Callable[[int], Any]
@@ -115,6 +127,9 @@ RECIPES: dict[str, Recipe] = {
     "tanh+clip": Recipe(_tanh, None, 1.0, 1e-3, "tanh RNN, norm clipping"),
     "tanh+orthogonal": Recipe(_tanh, "orthogonal", 1.0, 1e-3, "tanh RNN, orthogonal W_hh, clipping"),
     "irnn": Recipe(_relu, "identity", 1.0, 1e-4, "ReLU RNN, identity W_hh (IRNN), clipping"),
+    # chapter 5: gated cells, PyTorch's default initialisation, the same clipping
+    "lstm": Recipe(_lstm, None, 1.0, 1e-3, "LSTM, default init, clipping"),
+    "gru": Recipe(_gru, None, 1.0, 1e-3, "GRU, default init, clipping"),
 }
 
 
