@@ -242,3 +242,25 @@ def long_lag_gradients(init, recipe: str, hidden_size: int, x, *, seed: int = 0)
 
     model = longrange.make_model(recipe, int(hidden_size), seed=int(seed), init=init)
     return longrange.gradient_norm_by_lag(model.rnn, model.out, torch.from_numpy(np.asarray(x, dtype=np.float32)))
+
+
+# --------------------------------------------------------------------------- chapter 5
+def init_lstm(fn, input_size: int, hidden_size: int, num_layers: int = 1, *, seed: int = 0, dtype: str = "float32",
+              value=None):
+    """Build ``nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)`` with torch's
+    global generator seeded by ``seed``, in ``dtype``, and call ``fn(lstm)``, or
+    ``fn(lstm, value)`` when ``value`` is given.
+
+    Returns ``(returned, before, after)``: None if ``fn`` returned None, else the name of the
+    type of what it returned (a module does not cross the grader's sandbox), and the
+    parameters before and after the call as dicts name -> array (``weight_ih_l0``, ...,
+    ``bias_hh_l{L-1}``)."""
+    import torch
+
+    torch.manual_seed(int(seed))
+    lstm = torch.nn.LSTM(int(input_size), int(hidden_size), int(num_layers), batch_first=True)
+    lstm = lstm.to(getattr(torch, dtype))
+    before = {n: p.detach().numpy().copy() for n, p in lstm.named_parameters()}
+    result = fn(lstm) if value is None else fn(lstm, value)
+    after = {n: p.detach().numpy().copy() for n, p in lstm.named_parameters()}
+    return (None if result is None else type(result).__name__), before, after

@@ -1,0 +1,176 @@
+"""Hidden checks for chapter 5: the student's functions against the reference.
+
+Inputs come from generators seeded here (``seed(name, case)``).  The cells and sequences are
+compared with ``autograde.reference.ch05`` (itself tested against ``nn.LSTMCell``,
+``nn.GRUCell``, ``nn.LSTM`` and ``nn.GRU``) on random sizes that include the edges (B = 1,
+D = 1, H = 1, T = 1, D = H so that layers taken in the wrong order still run, three layers,
+initial states None, saturating inputs, zero biases on one side), in float64 (relative
+1e-10) and float32 (``tolerance``), with results of the inputs' dtype, arguments left as
+they were and every ValueError the docstrings name.
+
+``init_forget_bias`` runs where it lives (``rnncourse.training.init_lstm``) on random sizes,
+layer counts, dtypes and values; ``parameter_count`` is compared with the parameters of
+PyTorch's modules built here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograde.hidden.common import cases, seed
+from autograde.reference import ch05 as ref
+from rnncourse.checks import ch05 as vis
+from rnncourse.checks.core import CheckFailed, Report, check_raises
+
+
+def _ref(fn, arrays, dtype="float64"):
+    """The reference on tensors (float64), back as numpy (nested like the result)."""
+    out = fn(*[[tuple(vis._tensors(l, dtype)) for l in a] if isinstance(a, list) else vis._tensors((a,), dtype)[0]
+               for a in arrays])
+    conv = lambda o: tuple(conv(p) for p in o) if isinstance(o, tuple) else o.numpy()
+    return conv(out)
+
+
+def _cell_case(rng, kind, case):
+    B, D, H = (int(v) for v in rng.integers(1, 6, 3))
+    if case == 0:
+        B, D, H = 1, 1, 1
+    elif case == 1:
+        H = 1
+    scale = 3.0 if case == 2 else float(rng.uniform(0.3, 1.2))       # case 2: saturating gates
+    W = list(vis.weights(rng, kind, D, H, scale))
+    if case == 3:
+        W[2] = np.zeros_like(W[2])                                   # all bias in b_hh
+    if case == 4:
+        W[3] = np.zeros_like(W[3])                                   # all bias in b_ih
+    x, h, c = rng.normal(0, scale, (B, D)), rng.uniform(-1, 1, (B, H)), rng.normal(0, 2, (B, H))
+    dtype = "float32" if case in (5, 6) else "float64"
+    return (B, D, H, scale, dtype), x, h, c, W
+
+
+def _check_cell(name, kind, fn, n=7):
+    r = Report(f"{name} (hidden)")
+    for case in cases(n):
+        rng = np.random.default_rng(seed(name, case))
+        (B, D, H, scale, dtype), x, h, c, W = _cell_case(rng, kind, case)
+        with r.case(f"random case {case}: B={B}, D={D}, H={H}, weight scale {scale:.2f}, {dtype}"):
+            got = vis.run_cell(name, kind, fn, x, h, c, W, dtype)
+            arrays = [x, h] + ([c] if kind == "lstm" else []) + W
+            exp = _ref(getattr(ref, name), arrays, dtype)
+            vis.compare_cell(name, kind, got, exp, dtype=dtype, hide=True)
+    rng = np.random.default_rng(seed(name, 100))
+    B, D, H = 2, 3, 4
+    G = vis.GATES[kind]
+    x, h, c = rng.normal(size=(B, D)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    W = vis.weights(rng, kind, D, H)
+    with r.case("shapes that do not fit raise ValueError"):
+        T = lambda *a: vis._tensors(a, "float64")
+        cs = (c,) if kind == "lstm" else ()
+        bad = [("W_ih of shape (G*H, D + 1)", T(x, h, *cs, np.zeros((G * H, D + 1)), *W[1:])),
+               ("W_ih of shape (G*H + 1, D)", T(x, h, *cs, np.zeros((G * H + 1, D)), *W[1:])),
+               ("W_hh of shape (G*H, H + 1)", T(x, h, *cs, W[0], np.zeros((G * H, H + 1)), *W[2:])),
+               ("b_ih of shape (G*H - 1,)", T(x, h, *cs, *W[:2], np.zeros(G * H - 1), W[3])),
+               ("b_hh of shape (1, G*H)", T(x, h, *cs, *W[:3], np.zeros((1, G * H)))),
+               ("x of batch size B + 1", T(np.zeros((B + 1, D)), h, *cs, *W)),
+               ("a 1-D h", T(x, h[0], *cs, *W)),
+               ("a 3-D x", T(x[None], h, *cs, *W))]
+        if kind == "lstm":
+            bad.append(("c of batch size B + 1", T(x, h, np.zeros((B + 1, H)), *W)))
+            bad.append(("a 1-D c", T(x, h, c[0], *W)))
+        for what, args in bad:
+            check_raises(f"{name} with {what}", lambda args=args: fn(*args), ValueError, "the shapes do not fit")
+    r.done()
+
+
+def check_lstm_cell(fn) -> None:
+    _check_cell("lstm_cell", "lstm", fn)
+
+
+def check_gru_cell(fn) -> None:
+    _check_cell("gru_cell", "gru", fn)
+
+
+def _check_sequence(name, kind, fn, n=6):
+    r = Report(f"{name} (hidden)")
+    lstm = kind == "lstm"
+    for case in cases(n):
+        rng = np.random.default_rng(seed(name, case))
+        B, T, D, H, L = (int(v) for v in rng.integers(1, 5, 5))
+        if case == 0:
+            B, T, L = 1, 1, 1
+        elif case == 1:
+            D, L = H, 3                                 # layers in the wrong order still run
+        elif case == 2:
+            H, L = 1, 2
+        given = case % 2 == 0
+        dtype = "float32" if case == 5 else "float64"
+        layers = vis.random_layers(rng, kind, D, H, L, float(rng.uniform(0.3, 1.0)))
+        xs = rng.normal(size=(B, T, D))
+        h0 = rng.normal(0, 0.5, (L, B, H)) if given else None
+        c0 = (rng.normal(size=(L, B, H)) if given else None) if lstm else None
+        with r.case(f"random case {case}: B={B}, T={T}, D={D}, H={H}, {L} layers, "
+                    f"{'given' if given else 'no'} initial states, {dtype}"):
+            got = vis.run_sequence(name, kind, fn, xs, h0, c0, layers, dtype)
+            states = (h0, c0) if lstm else (h0,)
+            exp = _ref(getattr(ref, name), [xs, *states, layers], dtype)
+            vis.compare_sequence(name, kind, got, exp, dtype=dtype, hide=True)
+    rng = np.random.default_rng(seed(name, 100))
+    layers = [tuple(vis._tensors(l, "float64")) for l in vis.random_layers(rng, kind, 2, 3, 2)]
+    xs, = vis._tensors((rng.normal(size=(2, 4, 2)),), "float64")
+    z = lambda *s: vis._tensors((np.zeros(s),), "float64")[0]
+    with r.case("errors (ValueError): xs 2-D or 4-D, T = 0, no layers, initial states of the wrong shape"):
+        st = lambda h: (h, None) if lstm else (h,)
+        bad = [("a 2-D xs", (xs[0], *st(None), layers)), ("a 4-D xs", (xs[None], *st(None), layers)),
+               ("T = 0", (xs[:, :0], *st(None), layers)), ("layers = []", (xs, *st(None), [])),
+               ("h0 of shape (2, B + 1, H)", (xs, *st(z(2, 3, 3)), layers)),
+               ("h0 of shape (2, B, H + 1)", (xs, *st(z(2, 2, 4)), layers)),
+               ("h0 of shape (B, H)", (xs, *st(z(2, 3)), layers))]
+        if lstm:
+            bad.append(("c0 of shape (1, B, H) for 2 layers", (xs, None, z(1, 2, 3), layers)))
+        for what, args in bad:
+            check_raises(f"{name} with {what}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
+    r.done()
+
+
+def check_lstm_sequence(fn) -> None:
+    _check_sequence("lstm_sequence", "lstm", fn)
+
+
+def check_gru_sequence(fn) -> None:
+    _check_sequence("gru_sequence", "gru", fn)
+
+
+def check_init_forget_bias(fn) -> None:
+    r = Report("init_forget_bias (hidden)")
+    name = "init_forget_bias"
+    for case in cases(5):
+        rng = np.random.default_rng(seed(name, case))
+        D, H, L = int(rng.integers(1, 6)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        dtype = "float64" if case in (1, 3) else "float32"
+        value = None if case == 0 else round(float(rng.uniform(-3, 3)), 3)
+        with r.case(f"random case {case}: nn.LSTM({D}, {H}, num_layers={L}) in {dtype}, "
+                    f"value {'left out' if value is None else value}"):
+            before, after = vis.init_lstm(name, fn, D, H, L, value=value, dtype=dtype,
+                                          seed=int(rng.integers(0, 1000)))
+            vis.check_forget_biases(name, before, after, H, L, 1.0 if value is None else value,
+                                    atol=1e-12 if dtype == "float64" else 1e-6)
+    r.done()
+
+
+def check_parameter_count(fn) -> None:
+    r = Report("parameter_count (hidden)")
+    name = "parameter_count"
+    for case in cases(6):
+        rng = np.random.default_rng(seed(name, case))
+        kind = ("lstm", "gru", "rnn")[case % 3]
+        D, H, L = int(rng.integers(1, 50)), int(rng.integers(1, 50)), int(rng.integers(1, 5))
+        if case == 0:
+            D, H, L = 1, 1, 1
+        with r.case(f"random case {case}: {kind}, input_size {D}, hidden_size {H}, num_layers {L}"):
+            got = vis.counted(name, fn, kind, D, H, L)
+            if got != vis.torch_count(kind, D, H, L):
+                raise CheckFailed(f"{name}({kind!r}, {D}, {H}, {L}): you returned {got}, which is not the number of "
+                                  "parameters of the torch module")
+    with r.case("errors (ValueError): unknown kinds, sizes below 1"):
+        for args in (("Gru", 2, 2), ("", 2, 2), ("lstm", 0, 2), ("rnn", 2, 0), ("gru", 2, 2, 0), ("lstm", -1, 3)):
+            check_raises(f"parameter_count{args}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
+    r.done()

@@ -1,0 +1,134 @@
+"""Reference implementations for chapter 5 (LSTM and GRU).
+
+Instructor tooling: the hidden checks compare students' functions with these, and every
+one of them is tested against PyTorch's own modules (``nn.LSTMCell``, ``nn.GRUCell``,
+``nn.LSTM``, ``nn.GRU``) by tests/test_checks_ch05.py.  Not part of the student package
+``rnncourse``.
+
+Conventions (PyTorch's): row vectors with batch first, weights stacked by gate in the rows,
+``W_ih`` (G*H, D), ``W_hh`` (G*H, H), two biases ``b_ih``, ``b_hh`` (G*H,); LSTM gates in
+the order (i, f, g, o), GRU gates (r, z, n); the GRU's reset gate multiplies the hidden
+part of the candidate including its bias, and h' = (1 - z) * n + z * h.
+"""
+from __future__ import annotations
+
+
+def _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, gates: int) -> None:
+    if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:
+        raise ValueError(f"x must be (B, D) and h (B, H); got {tuple(x.shape)} and {tuple(h.shape)}")
+    GH, D, H = gates * h.shape[1], x.shape[1], h.shape[1]
+    if W_ih.shape != (GH, D) or W_hh.shape != (GH, H) or b_ih.shape != (GH,) or b_hh.shape != (GH,):
+        raise ValueError(f"the weights must be ({GH}, {D}), ({GH}, {H}), ({GH},), ({GH},); got {tuple(W_ih.shape)}, "
+                         f"{tuple(W_hh.shape)}, {tuple(b_ih.shape)}, {tuple(b_hh.shape)}")
+
+
+# --------------------------------------------------------------------------- exercise 1
+def lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    """One step of nn.LSTMCell: returns (h', c') of x's dtype."""
+    import torch
+
+    _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 4)
+    if c.shape != h.shape:
+        raise ValueError(f"c must be of h's shape {tuple(h.shape)}, got {tuple(c.shape)}")
+    gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+    i, f, g, o = gates.chunk(4, dim=1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+
+# --------------------------------------------------------------------------- exercise 2
+def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):
+    """One step of nn.GRUCell: returns h' of x's dtype."""
+    import torch
+
+    _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 3)
+    x_r, x_z, x_n = (x @ W_ih.T + b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1)
+    r = torch.sigmoid(x_r + h_r)
+    z = torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+# --------------------------------------------------------------------------- exercises 3, 4
+def _sequence(xs, states, layers):
+    """Shared checks of the sequence functions; returns (T, the initial states (L, B, H))."""
+    import torch
+
+    if xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0:
+        raise ValueError(f"xs must be (B, T, D) with T >= 1 and layers non-empty; got {tuple(xs.shape)}, "
+                         f"{len(layers)} layers")
+    B, T, _ = xs.shape
+    L, H = len(layers), layers[0][1].shape[1]
+    out = []
+    for s in states:
+        if s is None:
+            s = torch.zeros(L, B, H, dtype=xs.dtype, device=xs.device)
+        if s.shape != (L, B, H):
+            raise ValueError(f"the initial states must be ({L}, {B}, {H}), got {tuple(s.shape)}")
+        out.append(s)
+    return T, out
+
+
+def lstm_sequence(xs, h0, c0, layers):
+    """nn.LSTM(batch_first=True, num_layers=len(layers)) with the given weights: returns
+    (outputs (B, T, H), (h_T (L, B, H), c_T (L, B, H)))."""
+    import torch
+
+    T, (h0, c0) = _sequence(xs, (h0, c0), layers)
+    inp, hs, cs = xs, [], []
+    for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        h, c, outs = h0[k], c0[k], []
+        for t in range(T):
+            h, c = lstm_cell(inp[:, t], h, c, W_ih, W_hh, b_ih, b_hh)
+            outs.append(h)
+        inp = torch.stack(outs, dim=1)
+        hs.append(h)
+        cs.append(c)
+    return inp, (torch.stack(hs), torch.stack(cs))
+
+
+def gru_sequence(xs, h0, layers):
+    """nn.GRU(batch_first=True, num_layers=len(layers)) with the given weights: returns
+    (outputs (B, T, H), h_T (L, B, H))."""
+    import torch
+
+    T, (h0,) = _sequence(xs, (h0,), layers)
+    inp, hs = xs, []
+    for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        h, outs = h0[k], []
+        for t in range(T):
+            h = gru_cell(inp[:, t], h, W_ih, W_hh, b_ih, b_hh)
+            outs.append(h)
+        inp = torch.stack(outs, dim=1)
+        hs.append(h)
+    return inp, torch.stack(hs)
+
+
+# --------------------------------------------------------------------------- exercise 5
+def init_forget_bias(lstm, value: float = 1.0) -> None:
+    """Set the forget gate's bias of every layer of a unidirectional nn.LSTM in place:
+    bias_ih_l{k}[H:2H] + bias_hh_l{k}[H:2H] = value (here: value and 0); nothing else changes."""
+    import torch
+
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for k in range(lstm.num_layers):
+            getattr(lstm, f"bias_ih_l{k}")[H:2 * H] = value
+            getattr(lstm, f"bias_hh_l{k}")[H:2 * H] = 0.0
+
+
+# --------------------------------------------------------------------------- exercise 6
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def parameter_count(kind: str, input_size: int, hidden_size: int, num_layers: int = 1) -> int:
+    """The number of parameters of nn.RNN / nn.GRU / nn.LSTM(input_size, hidden_size,
+    num_layers) (unidirectional, with biases)."""
+    if kind not in GATES:
+        raise ValueError(f"kind must be 'rnn', 'gru' or 'lstm', got {kind!r}")
+    if input_size < 1 or hidden_size < 1 or num_layers < 1:
+        raise ValueError("input_size, hidden_size and num_layers must be >= 1")
+    G, H = GATES[kind], hidden_size
+    first = G * H * (input_size + H + 2)
+    return first + (num_layers - 1) * G * H * (H + H + 2)

@@ -1,0 +1,264 @@
+"""Planted bugs and correct alternatives for chapter 5's exercises.
+
+Tables keyed by a label, each entry ``(answer cell, source)``:
+
+* ``BUGS``: plausible student mistakes, at most two per answer cell; grading a submission
+  with them must cost exactly their exercises' points (tests/test_grading.py);
+* ``MORE_BUGS``: one per promise of a docstring the checks settle (dtypes, arguments left
+  alone, both biases, the layers' order, initial states None, the exceptions), caught
+  in-process (tests/test_checks_ch05.py) and compared notebook-vs-grader
+  (tests/test_verdicts.py);
+* ``ALTERNATIVES``: correct solutions written differently from the notebook's; they must pass.
+
+Sources run in the notebook's namespace (np, torch).
+"""
+
+
+def _edit(src: str, *edits: tuple[str, str]) -> str:
+    """``src`` with some text replaced (each old text must occur exactly once)."""
+    for old, new in edits:
+        assert src.count(old) == 1, old
+        src = src.replace(old, new)
+    return src
+
+
+_SHAPES = '''
+    if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:
+        raise ValueError("x (B, D), h (B, H)")
+    H, D = h.shape[1], x.shape[1]
+    if W_ih.shape != (G * H, D) or W_hh.shape != (G * H, H) or b_ih.shape != (G * H,) or b_hh.shape != (G * H,):
+        raise ValueError("weights")
+'''
+
+# --------------------------------------------------------------------------- exercise 1
+_LSTM = '''
+def lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    G = 4''' + _SHAPES + '''    if c.shape != h.shape:
+        raise ValueError("c (B, H)")
+    gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+    i, f, g, o = gates.chunk(4, dim=1)
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_next = torch.sigmoid(o) * torch.tanh(c_next)
+    return h_next, c_next
+'''
+
+# --------------------------------------------------------------------------- exercise 2
+_GRU = '''
+def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):
+    G = 3''' + _SHAPES + '''    x_r, x_z, x_n = (x @ W_ih.T + b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1)
+    r = torch.sigmoid(x_r + h_r)
+    z = torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h
+'''
+
+# --------------------------------------------------------------------------- exercises 3, 4
+_LSTM_SEQ = '''
+def lstm_sequence(xs, h0, c0, layers):
+    if xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0:
+        raise ValueError("xs (B, T, D), T >= 1, layers")
+    B, T, _ = xs.shape
+    L, H = len(layers), layers[0][1].shape[1]
+    if h0 is None:
+        h0 = torch.zeros(L, B, H, dtype=xs.dtype)
+    if c0 is None:
+        c0 = torch.zeros(L, B, H, dtype=xs.dtype)
+    if h0.shape != (L, B, H) or c0.shape != (L, B, H):
+        raise ValueError("states (L, B, H)")
+    inp, hs, cs = xs, [], []
+    for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        if W_ih.shape != (4 * H, inp.shape[2]) or W_hh.shape != (4 * H, H):
+            raise ValueError("weights")
+        h, c, outs = h0[k], c0[k], []
+        for t in range(T):
+            gates = inp[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outs.append(h)
+        inp = torch.stack(outs, dim=1)
+        hs.append(h)
+        cs.append(c)
+    return inp, (torch.stack(hs), torch.stack(cs))
+'''
+
+_GRU_SEQ = '''
+def gru_sequence(xs, h0, layers):
+    if xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0:
+        raise ValueError("xs (B, T, D), T >= 1, layers")
+    B, T, _ = xs.shape
+    L, H = len(layers), layers[0][1].shape[1]
+    if h0 is None:
+        h0 = torch.zeros(L, B, H, dtype=xs.dtype)
+    if h0.shape != (L, B, H):
+        raise ValueError("h0 (L, B, H)")
+    inp, hs = xs, []
+    for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        h, outs = h0[k], []
+        for t in range(T):
+            x_r, x_z, x_n = (inp[:, t] @ W_ih.T + b_ih).chunk(3, dim=1)
+            h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+            outs.append(h)
+        inp = torch.stack(outs, dim=1)
+        hs.append(h)
+    return inp, torch.stack(hs)
+'''
+
+# --------------------------------------------------------------------------- exercise 5
+_FORGET = '''
+def init_forget_bias(lstm, value=1.0):
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for k in range(lstm.num_layers):
+            getattr(lstm, f"bias_ih_l{k}")[H:2 * H].fill_(value)
+            getattr(lstm, f"bias_hh_l{k}")[H:2 * H].zero_()
+'''
+
+# --------------------------------------------------------------------------- exercise 6
+_COUNT = '''
+def parameter_count(kind, input_size, hidden_size, num_layers=1):
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}
+    if kind not in gates:
+        raise ValueError("kind")
+    if min(input_size, hidden_size, num_layers) < 1:
+        raise ValueError("sizes")
+    total, D = 0, input_size
+    for _ in range(num_layers):
+        total += gates[kind] * hidden_size * (D + hidden_size + 2)
+        D = hidden_size
+    return total
+'''
+
+BUGS = {
+    "lstm_gate_order_ifog": ("lstm_cell", _edit(_LSTM, ("i, f, g, o = gates.chunk", "i, f, o, g = gates.chunk"))),
+    "lstm_returns_c_h": ("lstm_cell", _edit(_LSTM, ("return h_next, c_next", "return c_next, h_next"))),
+    "gru_other_convention": ("gru_cell", _edit(_GRU, ("return (1 - z) * n + z * h", "return z * n + (1 - z) * h"))),
+    "gru_reset_after_bias": ("gru_cell", _edit(
+        _GRU, ("    h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1)\n",
+               "    h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1)\n    b_hn = b_hh.chunk(3)[2]\n"),
+        ("n = torch.tanh(x_n + r * h_n)", "n = torch.tanh(x_n + r * (h_n - b_hn) + b_hn)"))),
+    "lstm_seq_forget_bias_on_input_gate": ("lstm_sequence", _edit(
+        _LSTM_SEQ, ("i, f, g, o = gates.chunk(4, dim=1)", "f, i, g, o = gates.chunk(4, dim=1)"))),
+    "gru_seq_layers_reversed": ("gru_sequence", _edit(
+        _GRU_SEQ, ("enumerate(layers):", "enumerate(layers[::-1]):"))),
+    "forget_bias_wrong_rows": ("init_forget_bias", _edit(
+        _FORGET, ('[H:2 * H].fill_(value)', '[:H].fill_(value)'), ('[H:2 * H].zero_()', '[:H].zero_()'))),
+    "count_one_bias": ("parameter_count", _edit(_COUNT, ("(D + hidden_size + 2)", "(D + hidden_size + 1)"))),
+}
+
+MORE_BUGS = {
+    # exercise 1
+    "lstm_ignores_b_hh": ("lstm_cell", _edit(_LSTM, ("+ h @ W_hh.T + b_hh", "+ h @ W_hh.T"))),
+    "lstm_in_place_c": ("lstm_cell", _edit(
+        _LSTM, ("c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)",
+                "c_next = c.mul_(torch.sigmoid(f)).add_(torch.sigmoid(i) * torch.tanh(g))"))),
+    "lstm_in_place_h": ("lstm_cell", _edit(
+        _LSTM, ("h_next = torch.sigmoid(o) * torch.tanh(c_next)", "h_next = h.copy_(torch.sigmoid(o) * torch.tanh(c_next))"))),
+    "lstm_float32_output": ("lstm_cell", _edit(_LSTM, ("return h_next, c_next", "return h_next.float(), c_next.float()"))),
+    "lstm_no_shape_checks": ("lstm_cell", _edit(_LSTM, (_SHAPES.split("\n", 1)[1], "    H = h.shape[1]\n"))),
+    "lstm_numpy_output": ("lstm_cell", _edit(_LSTM, ("return h_next, c_next", "return h_next.numpy(), c_next.numpy()"))),
+    # exercise 2
+    "gru_ignores_b_hh": ("gru_cell", _edit(_GRU, ("(h @ W_hh.T + b_hh)", "(h @ W_hh.T)"))),
+    "gru_gate_order_zrn": ("gru_cell", _edit(_GRU, ("x_r, x_z, x_n =", "x_z, x_r, x_n ="), ("h_r, h_z, h_n =", "h_z, h_r, h_n ="))),
+    "gru_in_place_h": ("gru_cell", _edit(_GRU, ("return (1 - z) * n + z * h", "return h.mul_(z).add_((1 - z) * n)"))),
+    "gru_float32_output": ("gru_cell", _edit(_GRU, ("return (1 - z) * n + z * h", "return ((1 - z) * n + z * h).float()"))),
+    "gru_no_shape_checks": ("gru_cell", _edit(_GRU, (_SHAPES.split("\n", 1)[1], ""))),
+    # exercise 3
+    "lstm_seq_layers_reversed": ("lstm_sequence", _edit(_LSTM_SEQ, ("enumerate(layers):", "enumerate(layers[::-1]):"))),
+    "lstm_seq_last_layer_only_state": ("lstm_sequence", _edit(
+        _LSTM_SEQ, ("return inp, (torch.stack(hs), torch.stack(cs))",
+                    "return inp, (torch.stack([hs[-1]] * L), torch.stack([cs[-1]] * L))"))),
+    "lstm_seq_ignores_h0": ("lstm_sequence", _edit(_LSTM_SEQ, ("h, c, outs = h0[k], c0[k], []", "h, c, outs = 0 * h0[k], c0[k], []"))),
+    "lstm_seq_in_place_h0": ("lstm_sequence", _edit(
+        _LSTM_SEQ, ("            outs.append(h)\n", "            outs.append(h)\n            h0[k] = h\n"),
+        ("h, c, outs = h0[k], c0[k], []", "h, c, outs = h0[k].clone(), c0[k], []"))),
+    "lstm_seq_float32": ("lstm_sequence", _edit(_LSTM_SEQ, ("return inp, (", "return inp.float(), ("))),
+    "lstm_seq_accepts_T0": ("lstm_sequence", _edit(_LSTM_SEQ, ("xs.ndim != 3 or xs.shape[1] == 0 or", "xs.ndim != 3 or"),
+                                                  ("return inp, (torch.stack(hs)", "return (inp if T else xs[..., :H]), (torch.stack(hs)"))),
+    "lstm_seq_no_state_check": ("lstm_sequence", _edit(
+        _LSTM_SEQ, ("    if h0.shape != (L, B, H) or c0.shape != (L, B, H):\n        raise ValueError(\"states (L, B, H)\")\n", ""))),
+    # exercise 4
+    "gru_seq_ignores_b_hh": ("gru_sequence", _edit(_GRU_SEQ, ("(h @ W_hh.T + b_hh)", "(h @ W_hh.T)"))),
+    "gru_seq_outputs_of_first_layer": ("gru_sequence", _edit(
+        _GRU_SEQ, ("    inp, hs = xs, []\n", "    inp, hs, first = xs, [], None\n"),
+        ("        inp = torch.stack(outs, dim=1)\n", "        inp = torch.stack(outs, dim=1)\n"
+                                                     "        first = inp if first is None else first\n"),
+        ("return inp, torch.stack(hs)", "return first, torch.stack(hs)"))),
+    "gru_seq_in_place_xs": ("gru_sequence", _edit(
+        _GRU_SEQ, ("            outs.append(h)\n", "            outs.append(h)\n"
+                                                   "            if k == 0 and xs.shape[2] == H:\n                xs[:, t] = h\n"))),
+    "gru_seq_none_breaks": ("gru_sequence", _edit(
+        _GRU_SEQ, ("    if h0 is None:\n        h0 = torch.zeros(L, B, H, dtype=xs.dtype)\n", ""))),
+    "gru_seq_no_state_check": ("gru_sequence", _edit(
+        _GRU_SEQ, ("    if h0.shape != (L, B, H):\n        raise ValueError(\"h0 (L, B, H)\")\n", ""))),
+    "gru_seq_float64_zeros": ("gru_sequence", _edit(
+        _GRU_SEQ, ("h0 = torch.zeros(L, B, H, dtype=xs.dtype)", "h0 = torch.zeros(L, B, H, dtype=torch.float64)"))),
+    # exercise 5
+    "forget_bias_both_sides": ("init_forget_bias", _edit(_FORGET, ('[H:2 * H].zero_()', '[H:2 * H].fill_(value)'))),
+    "forget_bias_first_layer_only": ("init_forget_bias", _edit(_FORGET, ("range(lstm.num_layers)", "range(1)"))),
+    "forget_bias_keeps_hh": ("init_forget_bias", _edit(_FORGET, ('            getattr(lstm, f"bias_hh_l{k}")[H:2 * H].zero_()\n', ''))),
+    "forget_bias_whole_bias": ("init_forget_bias", _edit(
+        _FORGET, ('[H:2 * H].fill_(value)', '.fill_(value)'), ('[H:2 * H].zero_()', '.zero_()'))),
+    "forget_bias_default_0": ("init_forget_bias", _edit(_FORGET, ("value=1.0", "value=0.0"))),
+    "forget_bias_returns_lstm": ("init_forget_bias", _FORGET + "    return lstm\n"),
+    # exercise 6
+    "count_no_bias": ("parameter_count", _edit(_COUNT, ("(D + hidden_size + 2)", "(D + hidden_size)"))),
+    "count_input_every_layer": ("parameter_count", _edit(_COUNT, ("        D = hidden_size\n", ""))),
+    "count_float": ("parameter_count", _edit(_COUNT, ("    return total\n", "    return float(total)\n"))),
+    "count_case_insensitive": ("parameter_count", _edit(
+        _COUNT, ("    if kind not in gates:", "    kind = kind.lower()\n    if kind not in gates:"))),
+    "count_no_size_check": ("parameter_count", _edit(
+        _COUNT, ("    if min(input_size, hidden_size, num_layers) < 1:\n        raise ValueError(\"sizes\")\n", ""))),
+    "count_gru_as_lstm": ("parameter_count", _edit(_COUNT, ('"gru": 3', '"gru": 4'))),
+}
+
+ALTERNATIVES = {
+    "lstm_numpy": ("lstm_cell", '''
+def lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    dtype = x.dtype
+    x, h, c, W_ih, W_hh, b_ih, b_hh = (t.detach().numpy() for t in (x, h, c, W_ih, W_hh, b_ih, b_hh))
+    if x.ndim != 2 or h.ndim != 2 or c.shape != h.shape or len(x) != len(h):
+        raise ValueError("x (B, D), h and c (B, H)")
+    H = h.shape[1]
+    if W_ih.shape != (4 * H, x.shape[1]) or W_hh.shape != (4 * H, H) or b_ih.shape != (4 * H,) or b_hh.shape != (4 * H,):
+        raise ValueError("weights")
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))
+    a = x @ W_ih.T + h @ W_hh.T + (b_ih + b_hh)
+    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+    c2 = f * c + i * g
+    h2 = o * np.tanh(c2)
+    return torch.from_numpy(h2).to(dtype), torch.from_numpy(c2).to(dtype)
+'''),
+    "lstm_chunk": ("lstm_cell", _LSTM),
+    "gru_linear_slices": ("gru_cell", '''
+def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):
+    import torch.nn.functional as F
+    if x.dim() != 2 or h.dim() != 2 or x.size(0) != h.size(0):
+        raise ValueError("x (B, D), h (B, H)")
+    H = h.size(1)
+    if tuple(W_ih.shape) != (3 * H, x.size(1)) or tuple(W_hh.shape) != (3 * H, H) \\
+            or tuple(b_ih.shape) != (3 * H,) or tuple(b_hh.shape) != (3 * H,):
+        raise ValueError("weights")
+    gi, gh = F.linear(x, W_ih, b_ih), F.linear(h, W_hh, b_hh)
+    r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+    z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return n + z * (h - n)
+'''),
+    "gru_chunk": ("gru_cell", _GRU),
+    "lstm_seq_chunk": ("lstm_sequence", _LSTM_SEQ),
+    "gru_seq_chunk": ("gru_sequence", _GRU_SEQ),
+    "forget_bias_split": ("init_forget_bias", '''
+def init_forget_bias(lstm, value=1.0):
+    # half on each side: the sum is what the gate sees
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_"):
+                p[H:2 * H] = value / 2
+'''),
+    "count_closed_form": ("parameter_count", _COUNT),
+}
