@@ -25,7 +25,7 @@ import zipfile
 
 import pytest
 
-from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04
+from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04, fixtures_ch05
 from tests.submissions import ROOT, answer_sources, course_copy, filled, student_notebook
 
 pytestmark = pytest.mark.slow
@@ -298,3 +298,44 @@ def test_ch04_each_planted_bug_costs_exactly_its_exercise(graded_ch04, sid):
     for gid, pts in _points(C4).items():
         lost = gid[: -len("_tests")] in planted[sid]
         assert _score(row, gid, C4) == (0.0 if lost else pts), (sid, gid, row)
+
+
+# ----------------------------------------------------------------------------- chapter 5
+# Up to two bugs per answer cell (fixtures_ch05.BUGS), spread as in chapter 3: no submission
+# has two bugs in one cell, and each keeps some exercises intact.
+C5 = "ch05_lstm"
+
+
+@pytest.fixture(scope="module")
+def graded_ch05(tmp_path_factory):
+    planted = _spread(fixtures_ch05.BUGS, list(answer_sources(C5)))
+    subs = {"reference": filled(C5), "untouched": student_notebook(C5),
+            "alternative": filled(C5, dict(reversed(list(fixtures_ch05.ALTERNATIVES.values()))))}   # the first per cell
+    subs.update({sid: filled(C5, cells) for sid, cells in planted.items()})
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch05"), C5, subs)
+    return out, rows, {sid: sorted(cells) for sid, cells in planted.items()}
+
+
+def test_ch05_reference_and_alternative_full_untouched_zero(graded_ch05):
+    _, rows, _ = graded_ch05
+    points = _points(C5)
+    for sid in ("reference", "alternative"):
+        assert rows[sid]["status"] == "graded", rows[sid]
+        assert float(rows[sid]["total"]) == sum(points.values()), rows[sid]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+def test_ch05_every_bug_is_planted():
+    planted = _spread(fixtures_ch05.BUGS, list(answer_sources(C5)))
+    assert sum(len(cells) for cells in planted.values()) == len(fixtures_ch05.BUGS)
+    assert all(0 < len(cells) < len(answer_sources(C5)) for cells in planted.values())
+
+
+@pytest.mark.parametrize("sid", sorted(_spread(fixtures_ch05.BUGS, list(answer_sources(C5)))))
+def test_ch05_each_planted_bug_costs_exactly_its_exercise(graded_ch05, sid):
+    _, rows, planted = graded_ch05
+    row = rows[sid]
+    assert row["status"] == "graded", row
+    for gid, pts in _points(C5).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, C5) == (0.0 if lost else pts), (sid, gid, row)

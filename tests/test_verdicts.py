@@ -1,6 +1,6 @@
 """The grader never disagrees with the student's own notebook.
 
-For every fixture of chapters 1-4 (the notebook's solution, the correct alternatives and
+For every fixture of chapters 1-5 (the notebook's solution, the correct alternatives and
 every planted bug) the visible check is run twice: in-process on the function itself, as in
 the student's kernel, and under the grader, where the function lives in the sandbox and the
 check holds a proxy (arguments cross as copies, generators as their state).  Both runs
@@ -21,7 +21,8 @@ from tests.submissions import answer_sources
 
 pytestmark = pytest.mark.slow
 
-CHAPTERS = {"ch01": "ch01_ngrams", "ch02": "ch02_rnn", "ch03": "ch03_bptt", "ch04": "ch04_gradients"}
+CHAPTERS = {"ch01": "ch01_ngrams", "ch02": "ch02_rnn", "ch03": "ch03_bptt", "ch04": "ch04_gradients",
+            "ch05": "ch05_lstm"}
 
 
 # Bugs that only write into an argument: caught in the notebook by "inputs are not
