@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05")
 RESULTS = ROOT / "results" / "mutants.json"
 
 # exercises whose checks train models: slow, the fast subset samples few of them

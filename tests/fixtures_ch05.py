@@ -68,7 +68,7 @@ def lstm_sequence(xs, h0, c0, layers):
         raise ValueError("states (L, B, H)")
     inp, hs, cs = xs, [], []
     for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
-        if W_ih.shape != (4 * H, inp.shape[2]) or W_hh.shape != (4 * H, H):
+        if [tuple(w.shape) for w in (W_ih, W_hh, b_ih, b_hh)] != [(4 * H, inp.shape[2]), (4 * H, H), (4 * H,), (4 * H,)]:
             raise ValueError("weights")
         h, c, outs = h0[k], c0[k], []
         for t in range(T):
@@ -95,6 +95,8 @@ def gru_sequence(xs, h0, layers):
         raise ValueError("h0 (L, B, H)")
     inp, hs = xs, []
     for k, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        if [tuple(w.shape) for w in (W_ih, W_hh, b_ih, b_hh)] != [(3 * H, inp.shape[2]), (3 * H, H), (3 * H,), (3 * H,)]:
+            raise ValueError("weights")
         h, outs = h0[k], []
         for t in range(T):
             x_r, x_z, x_n = (inp[:, t] @ W_ih.T + b_ih).chunk(3, dim=1)

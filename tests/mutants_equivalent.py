@@ -363,6 +363,64 @@ EQUIVALENT: dict[str, str] = {
         'gradients left by backward() do not require grad: the norm is the same tensor value either way',
     'ch04.clip_grad_value/clip_grad_value: g.detach().clamp_(-clip_value, clip_value) :: `.detach()` removed in `g.detach()`':
         'gradients left by backward() do not require grad, so clamp_ on the gradient or on its detached alias changes the same values',
+    'ch05.lstm_cell/lstm_cell: _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 4) :: arguments 5 and 6 swapped in `_cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 4)`':
+        'b_ih and b_hh are checked against the same shape (G*H,): swapping them checks the same pair',
+    'ch05.lstm_cell/lstm_cell: gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.lstm_cell/lstm_cell: gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh :: `.T` -> `.mT` (#2)':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.gru_cell/gru_cell: _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 3) :: arguments 5 and 6 swapped in `_cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 3)`':
+        'b_ih and b_hh are checked against the same shape (G*H,): swapping them checks the same pair',
+    'ch05.gru_cell/gru_cell: x_r, x_z, x_n = (x @ W_ih.T + b_ih).chunk(3, dim=1) :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.gru_cell/gru_cell: h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1) :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.lstm_sequence/lstm_sequence: h, c = lstm_cell(inp[:, t], h, c, W_ih, W_hh, b_ih, b_hh) :: arguments 6 and 7 swapped in `lstm_cell(inp[:, t], h, c, W_ih, W_hh, b_ih, b_hh)`':
+        'b_ih and b_hh are added to the same sum (the order of two additions changes the last bit at most, within 1e-10)',
+    'ch05.lstm_sequence/_sequence: if xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0: :: operand 1 of `or` dropped in `xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0`':
+        'a 2-D or 4-D xs still raises ValueError, from unpacking `B, T, _ = xs.shape`',
+    'ch05.lstm_sequence/lstm_cell: if c.shape != h.shape: :: statement deleted: `if c.shape != h.shape:`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/lstm_cell: _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 4) :: arguments 5 and 6 swapped in `_cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 4)`':
+        'b_ih and b_hh are checked against the same shape (G*H,): swapping them checks the same pair',
+    'ch05.lstm_sequence/lstm_cell: raise ValueError(f"c must be of h\'s shape {tuple(h.shape)}, got {tuple(c.shape)}") :: statement deleted: `raise ValueError(f"c must be of h\'s shape {tuple(h.shape)}, `':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/lstm_cell: gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.lstm_sequence/lstm_cell: gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh :: `.T` -> `.mT` (#2)':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.lstm_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: statement deleted: `if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: `or` -> `and` in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 1 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 2 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 3 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.lstm_sequence/_cell_shapes: raise ValueError(f"x must be (B, D) and h (B, H); got {tuple(x.shape)} and {tuple(h.shape)}") :: statement deleted: `raise ValueError(f\'x must be (B, D) and h (B, H); got {tuple`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_sequence: if xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0: :: operand 1 of `or` dropped in `xs.ndim != 3 or xs.shape[1] == 0 or len(layers) == 0`':
+        'a 2-D or 4-D xs still raises ValueError, from unpacking `B, T, _ = xs.shape`',
+    'ch05.gru_sequence/gru_cell: _cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 3) :: arguments 5 and 6 swapped in `_cell_shapes(x, h, W_ih, W_hh, b_ih, b_hh, 3)`':
+        'b_ih and b_hh are checked against the same shape (G*H,): swapping them checks the same pair',
+    'ch05.gru_sequence/gru_cell: x_r, x_z, x_n = (x @ W_ih.T + b_ih).chunk(3, dim=1) :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.gru_sequence/gru_cell: h_r, h_z, h_n = (h @ W_hh.T + b_hh).chunk(3, dim=1) :: `.T` -> `.mT`':
+        'the weights are 2-D (checked before), and for a matrix .mT is .T',
+    'ch05.gru_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: statement deleted: `if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: `or` -> `and` in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 1 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 2 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_cell_shapes: if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]: :: operand 3 of `or` dropped in `x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.gru_sequence/_cell_shapes: raise ValueError(f"x must be (B, D) and h (B, H); got {tuple(x.shape)} and {tuple(h.shape)}") :: statement deleted: `raise ValueError(f\'x must be (B, D) and h (B, H); got {tuple`':
+        "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
 }
 
 PENDING: dict[str, str] = {

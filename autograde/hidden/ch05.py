@@ -58,7 +58,7 @@ def _check_cell(name, kind, fn, n=7):
             exp = _ref(getattr(ref, name), arrays, dtype)
             vis.compare_cell(name, kind, got, exp, dtype=dtype, hide=True)
     rng = np.random.default_rng(seed(name, 100))
-    B, D, H = 2, 3, 4
+    B, D, H = 2, 3, 3          # H = 3: a 3-D h (B, H, H) splits into three gate chunks and fails to broadcast
     G = vis.GATES[kind]
     x, h, c = rng.normal(size=(B, D)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
     W = vis.weights(rng, kind, D, H)
@@ -72,7 +72,10 @@ def _check_cell(name, kind, fn, n=7):
                ("b_hh of shape (1, G*H)", T(x, h, *cs, *W[:3], np.zeros((1, G * H)))),
                ("x of batch size B + 1", T(np.zeros((B + 1, D)), h, *cs, *W)),
                ("a 1-D h", T(x, h[0], *cs, *W)),
-               ("a 3-D x", T(x[None], h, *cs, *W))]
+               ("a 3-D x", T(x[None], h, *cs, *W)),
+               ("a 3-D x of shape (B, D, D)", T(np.zeros((B, D, D)), h, *cs, *W)),
+               ("a 3-D h of shape (B, H, H)" + (" (and c of that shape)" if cs else ""),
+                T(x, np.zeros((B, H, H)), *((np.zeros((B, H, H)),) if cs else ()), *W))]
         if kind == "lstm":
             bad.append(("c of batch size B + 1", T(x, h, np.zeros((B + 1, H)), *W)))
             bad.append(("a 1-D c", T(x, h, c[0], *W)))
@@ -117,7 +120,8 @@ def _check_sequence(name, kind, fn, n=6):
     layers = [tuple(vis._tensors(l, "float64")) for l in vis.random_layers(rng, kind, 2, 3, 2)]
     xs, = vis._tensors((rng.normal(size=(2, 4, 2)),), "float64")
     z = lambda *s: vis._tensors((np.zeros(s),), "float64")[0]
-    with r.case("errors (ValueError): xs 2-D or 4-D, T = 0, no layers, initial states of the wrong shape"):
+    with r.case("errors (ValueError): xs 2-D or 4-D, T = 0, no layers, initial states or layer weights of the "
+                "wrong shape"):
         st = lambda h: (h, None) if lstm else (h,)
         bad = [("a 2-D xs", (xs[0], *st(None), layers)), ("a 4-D xs", (xs[None], *st(None), layers)),
                ("T = 0", (xs[:, :0], *st(None), layers)), ("layers = []", (xs, *st(None), [])),
@@ -126,6 +130,13 @@ def _check_sequence(name, kind, fn, n=6):
                ("h0 of shape (B, H)", (xs, *st(z(2, 3)), layers))]
         if lstm:
             bad.append(("c0 of shape (1, B, H) for 2 layers", (xs, None, z(1, 2, 3), layers)))
+        G = vis.GATES[kind]
+        for k, j, shape in ((0, 0, (G * 3, 3)), (1, 0, (G * 3, 2)), (1, 1, (G * 3, 2)), (0, 1, (G * 3 + 1, 3)),
+                            (1, 2, (G * 3 + 1,)), (0, 3, (G * 3, 1))):
+            broken = [list(layer) for layer in layers]
+            broken[k][j] = z(*shape)
+            what = f"layers[{k}]'s {('W_ih', 'W_hh', 'b_ih', 'b_hh')[j]} of shape {shape} (H = 3, D = 2)"
+            bad.append((what, (xs, *st(None), [tuple(layer) for layer in broken])))
         for what, args in bad:
             check_raises(f"{name} with {what}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
     r.done()
