@@ -264,3 +264,20 @@ def init_lstm(fn, input_size: int, hidden_size: int, num_layers: int = 1, *, see
     result = fn(lstm) if value is None else fn(lstm, value)
     after = {n: p.detach().numpy().copy() for n, p in lstm.named_parameters()}
     return (None if result is None else type(result).__name__), before, after
+
+
+def lstm_input_gradients(fn, hidden_size: int, x, *, seed: int = 0, value=None) -> np.ndarray:
+    """The gradient signal at initialisation of ``nn.LSTM(2, hidden_size, batch_first=True)``
+    (torch's global generator seeded by ``seed``) after ``fn(lstm)`` (or ``fn(lstm, value)``;
+    ``fn=None`` keeps PyTorch's initialisation): ||dL/dx_k|| for k = 1..T (mean over the
+    batch) with L the sum of the last step's outputs, on the inputs ``x`` (n, T, 2)."""
+    import torch
+
+    torch.manual_seed(int(seed))
+    lstm = torch.nn.LSTM(2, int(hidden_size), batch_first=True)
+    if fn is not None:
+        fn(lstm) if value is None else fn(lstm, value)
+    x = torch.from_numpy(np.asarray(x, dtype=np.float32)).requires_grad_(True)
+    out, _ = lstm(x)
+    out[:, -1].sum().backward()
+    return x.grad.norm(dim=-1).mean(0).numpy().astype(np.float64)

@@ -182,3 +182,13 @@ def test_reference_parameter_count_matches_torch():
     for kind in ("rnn", "gru", "lstm"):
         for D, H, L in ((1, 1, 1), (7, 3, 2), (3, 16, 4)):
             assert ref.parameter_count(kind, D, H, L) == visible.torch_count(kind, D, H, L)
+
+
+def test_hidden_signal_gate_rejects_pytorchs_default_initialisation(monkeypatch):
+    """The gradient-signal gate itself: an init_forget_bias that leaves PyTorch's default
+    biases (and returns None) must fail it."""
+    def lazy(lstm, value=1.0):
+        return None
+    monkeypatch.setattr(hidden, "_structure", lambda r, fn, name: None)
+    with pytest.raises(CheckFailed, match="PyTorch's default initialisation keeps about 1e-10"):
+        hidden.check_init_forget_bias(lazy)

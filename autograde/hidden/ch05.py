@@ -9,7 +9,9 @@ initial states None, saturating inputs, zero biases on one side), in float64 (re
 they were and every ValueError the docstrings name.
 
 ``init_forget_bias`` runs where it lives (``rnncourse.training.init_lstm``) on random sizes,
-layer counts, dtypes and values; ``parameter_count`` is compared with the parameters of
+layer counts, dtypes and values, and the gradient that reaches 50 steps back through an LSTM
+it initialises is measured (``rnncourse.training.lstm_input_gradients``; forget bias 1 keeps
+orders of magnitude more than PyTorch's default); ``parameter_count`` is compared with the parameters of
 PyTorch's modules built here.
 """
 from __future__ import annotations
@@ -18,8 +20,14 @@ import numpy as np
 
 from autograde.hidden.common import cases, seed
 from autograde.reference import ch05 as ref
+from rnncourse import longrange
 from rnncourse.checks import ch05 as vis
-from rnncourse.checks.core import CheckFailed, Report, check_raises
+from rnncourse.checks.core import CheckFailed, Report, call, check_raises, check_shape, produce
+
+# init_forget_bias's gradient signal at initialisation (nn.LSTM(2, 32), T = 100, 100 adding-problem
+# sequences): ||dL/dx_k|| / ||dL/dx_T|| at lag 50.  Measured on 6 seeds: PyTorch's default
+# initialisation 7e-12..1.5e-10, forget bias 1 (the reference) 6e-6..5e-4.
+SIGNAL_T, SIGNAL_H, SIGNAL_LAG, SIGNAL_MIN = 100, 32, 50, 1e-7
 
 
 def _ref(fn, arrays, dtype="float64"):
@@ -153,6 +161,12 @@ def check_gru_sequence(fn) -> None:
 def check_init_forget_bias(fn) -> None:
     r = Report("init_forget_bias (hidden)")
     name = "init_forget_bias"
+    _structure(r, fn, name)
+    _signal(r, fn, name)
+    r.done()
+
+
+def _structure(r, fn, name) -> None:
     for case in cases(5):
         rng = np.random.default_rng(seed(name, case))
         D, H, L = int(rng.integers(1, 6)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
@@ -164,7 +178,20 @@ def check_init_forget_bias(fn) -> None:
                                           seed=int(rng.integers(0, 1000)))
             vis.check_forget_biases(name, before, after, H, L, 1.0 if value is None else value,
                                     atol=1e-12 if dtype == "float64" else 1e-6)
-    r.done()
+
+
+def _signal(r, fn, name) -> None:
+    x, _ = longrange.adding_problem(100, SIGNAL_T, np.random.default_rng(seed(name, 200)))
+    with r.case(f"gradient signal at initialisation of nn.LSTM(2, {SIGNAL_H}) with the default value (T = {SIGNAL_T}): "
+                f"||dL/dx_k|| / ||dL/dx_T|| at lag {SIGNAL_LAG} above {SIGNAL_MIN:g}"):
+        g = np.asarray(call(name, produce, "rnncourse.training:lstm_input_gradients", fn, SIGNAL_H, x,
+                            seed=int(seed(name, 201) % 1000)), dtype=np.float64)
+        check_shape(f"{name}: gradient norms by step", g, (SIGNAL_T,))
+        ratio = float(g[SIGNAL_T - 1 - SIGNAL_LAG] / g[-1])
+        if not np.isfinite(ratio) or ratio < SIGNAL_MIN:
+            raise CheckFailed(f"{name}: with your forget bias the gradient at lag {SIGNAL_LAG} is {ratio:.3g} of the "
+                              f"gradient at the last step; expected above {SIGNAL_MIN:g} (PyTorch's default "
+                              "initialisation keeps about 1e-10)")
 
 
 def check_parameter_count(fn) -> None:
