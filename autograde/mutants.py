@@ -526,6 +526,8 @@ def run(selection: list[str], workers: int = 2, out: Path | None = RESULTS, quie
             old = json.loads(out.read_text())
             old.setdefault("exercises", {}).update(report["exercises"])
             report = {**old, "exercises": old["exercises"]}
+        # the grading time of every exercise, summed (runs of several selections merge here)
+        report["seconds"] = round(sum(r["seconds"] for r in report["exercises"].values()), 1)
         out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     if not quiet:
         print(table(report))
