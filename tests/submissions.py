@@ -38,6 +38,28 @@ def answer_sources(assignment: str) -> dict[str, str]:
     return out
 
 
+def given_namespace(assignment: str, given: tuple[str, ...], drop: tuple[str, ...] = ("info =",)) -> dict:
+    """Globals of a solution notebook's given cells (imports, helpers the answers may use),
+    without the set-up cell's seeding and printing (lines starting with ``drop``)."""
+    nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    ns: dict = {}
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in given:
+            src = "".join(cell["source"])
+            if "env.setup" in src:   # imports only; no seeding or printing
+                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith(drop))
+            exec(src, ns)
+    return ns
+
+
+def define(assignment: str, given: tuple[str, ...], source: str, name: str,
+           drop: tuple[str, ...] = ("info =",)):
+    """``name`` as defined by ``source`` run among the notebook's given cells."""
+    ns = given_namespace(assignment, given, drop)
+    exec(source, ns)
+    return ns[name]
+
+
 def student_notebook(assignment: str) -> dict:
     return load(ROOT / "notebooks" / assignment / f"{assignment}.ipynb")
 

@@ -7,7 +7,6 @@ The model checks train small models (about 10 to 20 s each on 2 CPU cores).
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from autograde.reference import ch02 as ref
 from rnncourse.checks import ch02 as visible
 from rnncourse.checks.core import CheckFailed
 from tests import fixtures_ch02
-from tests.submissions import ROOT, answer_sources
+from tests.submissions import answer_sources, define
 
 A = "ch02_rnn"
 FUNCTIONS = ["rnn_step", "rnn_forward", "encode", "decode", "sequence_cross_entropy",
@@ -25,23 +24,9 @@ FUNCTIONS = ["rnn_step", "rnn_forward", "encode", "decode", "sequence_cross_entr
 GIVEN = ("setup", "vocab")   # given cells whose code the answers may use
 
 
-def _namespace() -> dict:
-    """Globals of the notebook's given code (numpy, torch, nn, F, PAD, UNK, EOS, ...)."""
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    ns: dict = {}
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in GIVEN:
-            src = "".join(cell["source"])
-            if "env.setup" in src:   # imports only; no seeding or printing
-                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith(("info =", "device =")))
-            exec(src, ns)
-    return ns
-
-
 def _define(source: str, name: str):
-    ns = _namespace()
-    exec(source, ns)
-    return ns[name]
+    """``name`` defined by ``source`` among the notebook's given cells."""
+    return define(A, GIVEN, source, name, drop=("info =", "device ="))
 
 
 def _both(name, fn):

@@ -8,7 +8,6 @@ real corpus (about 5 s on one CPU thread).
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from autograde.reference import ch03 as ref
 from rnncourse.checks import ch03 as visible
 from rnncourse.checks.core import CheckFailed
 from tests import fixtures_ch03
-from tests.submissions import ROOT, answer_sources
+from tests.submissions import answer_sources, define
 
 A = "ch03_bptt"
 FUNCTIONS = ["rnn_step_backward", "rnn_backward", "grad_check", "autograd_gradients", "train_tbptt"]
@@ -45,23 +44,9 @@ PROMISE_MESSAGES = {
 }
 
 
-def _namespace() -> dict:
-    """Globals of the notebook's given code (numpy, torch, F, rnn_step, rnn_forward)."""
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    ns: dict = {}
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in GIVEN:
-            src = "".join(cell["source"])
-            if "env.setup" in src:   # imports only; no seeding or printing
-                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith("info ="))
-            exec(src, ns)
-    return ns
-
-
 def _define(source: str, name: str):
-    ns = _namespace()
-    exec(source, ns)
-    return ns[name]
+    """``name`` defined by ``source`` among the notebook's given cells."""
+    return define(A, GIVEN, source, name)
 
 
 def _both(name, fn):

@@ -8,7 +8,6 @@ init_for_memory checks train a small model on the adding problem (about 2 s on o
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -19,7 +18,7 @@ from autograde.reference import ch04 as ref
 from rnncourse.checks import ch04 as visible
 from rnncourse.checks.core import CheckFailed
 from tests import fixtures_ch04
-from tests.submissions import ROOT, answer_sources
+from tests.submissions import answer_sources, define
 
 A = "ch04_gradients"
 FUNCTIONS = ["jacobian_norms", "with_spectral_radius", "linear_gradient_decay", "clip_grad_norm", "clip_grad_value",
@@ -55,23 +54,9 @@ PROMISE_MESSAGES = {
 }
 
 
-def _namespace() -> dict:
-    """Globals of the notebook's set-up cell (numpy, torch, math, ...), without seeding."""
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    ns: dict = {}
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in GIVEN:
-            src = "".join(cell["source"])
-            if "env.setup" in src:   # imports only; no seeding or printing
-                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith("info ="))
-            exec(src, ns)
-    return ns
-
-
 def _define(source: str, name: str):
-    ns = _namespace()
-    exec(source, ns)
-    return ns[name]
+    """``name`` defined by ``source`` among the notebook's given cells."""
+    return define(A, GIVEN, source, name)
 
 
 def _both(name, fn):

@@ -8,7 +8,6 @@ reference itself is compared with PyTorch's modules here.
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from autograde.reference import ch05 as ref
 from rnncourse.checks import ch05 as visible
 from rnncourse.checks.core import CheckFailed
 from tests import fixtures_ch05
-from tests.submissions import ROOT, answer_sources
+from tests.submissions import answer_sources, define
 
 A = "ch05_lstm"
 FUNCTIONS = ["lstm_cell", "gru_cell", "lstm_sequence", "gru_sequence", "init_forget_bias", "parameter_count"]
@@ -54,23 +53,9 @@ PROMISE_MESSAGES = {
 }
 
 
-def _namespace() -> dict:
-    """Globals of the notebook's set-up cell (numpy, torch, math, ...), without seeding."""
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    ns: dict = {}
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in GIVEN:
-            src = "".join(cell["source"])
-            if "env.setup" in src:   # imports only; no seeding or printing
-                src = "\n".join(ln for ln in src.splitlines() if not ln.startswith("info ="))
-            exec(src, ns)
-    return ns
-
-
 def _define(source: str, name: str):
-    ns = _namespace()
-    exec(source, ns)
-    return ns[name]
+    """``name`` defined by ``source`` among the notebook's given cells."""
+    return define(A, GIVEN, source, name)
 
 
 def _both(name, fn):
