@@ -406,23 +406,29 @@ def prepare(force: bool = False, verbose: bool = False) -> pathlib.Path:
 
     Writes ``shakespeare/{train,valid,test}.txt``, ``shakespeare/lines.tsv``,
     ``names/{train,valid,test}.txt``, ``names/first_names.tsv``,
-    ``names/last_names.txt`` and ``MANIFEST.json`` (size, line count, SHA-256 and source
-    package of each file).  Does nothing when the manifest says the files were built by
-    this format from the installed package versions and they are all present with the
-    recorded sizes, unless ``force``.  The output is deterministic: the same package
+    ``names/last_names.txt``, chapter 6's ``translation/{train,valid,test,hard}.tsv``
+    (:func:`rnncourse.translation.build`, when babel and num2words are installed) and
+    ``MANIFEST.json`` (size, line count, SHA-256 and source package of each file).
+    Does nothing when the manifest says the files were built by this format from the
+    installed package versions and they are all present with the recorded sizes, unless
+    ``force``.  The output is deterministic: the same package
     versions give byte-identical files.  Each file is written to a temporary name and
     renamed into place, and the manifest last, so an interrupted run is redone.
     """
+    from rnncourse import translation  # noqa: PLC0415 - chapter 6's generated pairs
+
     root = data_dir()
     versions = {name: _installed_version(name) for name in SOURCES}
+    versions.update(translation.source_versions())  # {} without babel and num2words
     if not force and _manifest_is_current(root, versions):
         if verbose:
             print(f"rnncourse data: up to date in {root}")
         return root
+    pinned = {**SOURCES, **translation.SOURCES}
     for name, version in versions.items():
-        if version != SOURCES[name] and verbose:
+        if version != pinned[name] and verbose:
             print(f"rnncourse data: warning: {name} {version} installed, "
-                  f"the course was written for {SOURCES[name]}")
+                  f"the course was written for {pinned[name]}")
 
     outputs: dict[str, tuple[str, str]] = {}  # relative path -> (text, source package)
     report: list[str] = []
@@ -432,6 +438,12 @@ def prepare(force: bool = False, verbose: bool = False) -> pathlib.Path:
     names_src = f"names {versions['names']}"
     for rel, text in _build_names().items():
         outputs[rel] = (text, names_src)
+    if translation.available():
+        translation_src = ", ".join(f"{p} {versions[p]}" for p in translation.SOURCES)
+        for rel, text in translation.build().items():
+            outputs[rel] = (text, translation_src)
+    elif verbose:
+        print("rnncourse data: babel or num2words missing, chapter 6's translation/ not built")
 
     files = {}
     for rel, (text, source) in outputs.items():
@@ -473,11 +485,14 @@ def _manifest_is_current(root: pathlib.Path, versions: dict[str, str]) -> bool:
 
 
 def _expected_files() -> set[str]:
+    from rnncourse import translation  # noqa: PLC0415
+
     return (
         {f"shakespeare/{s}.txt" for s in SPLITS}
         | {"shakespeare/lines.tsv"}
         | {f"names/{s}.txt" for s in SPLITS}
         | {"names/first_names.tsv", "names/last_names.txt"}
+        | (set(translation.FILES) if translation.available() else set())
     )
 
 
