@@ -358,8 +358,9 @@ def prepare_data_view(target: Path) -> Path:
     """A copy of the course data without what held-out checks score on: what a graded
     notebook may read.
 
-    Missing from the copy: the test split (text, names, labelled lines) and the labelled
-    lines of act 5 of the training plays (the genre classifier's held-out lines).  The
+    Missing from the copy: the test split (text, names, labelled lines, translation pairs),
+    the translation pairs' hard split, and the labelled lines of act 5 of the training plays
+    (the genre classifier's held-out lines).  The
     submission's process never sees them, neither as files nor through the packages they
     are built from (hidden by the sandbox).
     """
@@ -375,6 +376,11 @@ def prepare_data_view(target: Path) -> Path:
         shutil.rmtree(target)
     (target / "shakespeare").mkdir(parents=True)
     (target / "names").mkdir(parents=True)
+    if (src / "translation").is_dir():       # chapter 6: train and valid pairs only
+        (target / "translation").mkdir(parents=True)
+        for split in ("train", "valid"):
+            if (src / "translation" / f"{split}.tsv").exists():
+                shutil.copy(src / "translation" / f"{split}.tsv", target / "translation" / f"{split}.tsv")
     for split in ("train", "valid"):
         shutil.copy(src / "shakespeare" / f"{split}.txt", target / "shakespeare" / f"{split}.txt")
         shutil.copy(src / "names" / f"{split}.txt", target / "names" / f"{split}.txt")
