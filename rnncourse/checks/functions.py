@@ -80,3 +80,60 @@ def repeat(fn, n: int, *args):
     """``[fn(*args) for _ in range(n)]``: ``n`` calls with the same arguments (a sampler
     with the same generator, drawing ``n`` times), run where ``fn`` lives."""
     return [fn(*args) for _ in range(int(n))]
+
+
+# --------------------------------------------------------------------------- chapter 6: toy step functions
+class TableStep(PortableFunction):
+    """A portable :class:`rnncourse.search.TableModel`: ``step_fn(tokens_prev (N,), state (1, N))
+    -> (log_probs (N, V) float64, state + 1)`` with ``log_probs = table[min(step, T - 1), prev]``.
+    ``table`` (T, V, V) or (V, V) of log-probabilities (lists are fine: the state travels inline)."""
+
+    def __init__(self, table):
+        from rnncourse.search import TableModel
+
+        self.model = TableModel(np.asarray(table, dtype=np.float64))
+        self.table = self.model.table
+        self.vocab_size = self.model.vocab_size
+
+    def state(self) -> dict:
+        return {"table": self.table}
+
+    def init_state(self, batch_size: int, device="cpu"):
+        return self.model.init_state(batch_size, device)
+
+    def __call__(self, tokens_prev, state):
+        return self.model(tokens_prev, state)
+
+
+class HashStep(PortableFunction):
+    """A portable :class:`rnncourse.search.HashModel` (next-token distribution a hash of the
+    whole prefix; state an int64 (1, N) tensor)."""
+
+    def __init__(self, vocab_size: int, seed: int = 0, temperature: float = 1.0, eos_bias: float = 0.0):
+        from rnncourse.search import HashModel
+
+        self.model = HashModel(vocab_size, seed, temperature, eos_bias)
+        self.vocab_size = self.model.vocab_size
+
+    def state(self) -> dict:
+        return self.model.state()
+
+    def init_state(self, batch_size: int, device="cpu"):
+        return self.model.init_state(batch_size, device)
+
+    def __call__(self, tokens_prev, state):
+        return self.model(tokens_prev, state)
+
+
+def calls_recorded(fn, step_fn, *args, **kwargs):
+    """``fn(recorder, *args, **kwargs)`` where ``recorder`` is ``step_fn`` that also notes
+    every call; run where ``fn`` lives (through ``produce``), so that the counts come back
+    to the checks as plain values.  Returns ``(result, rows)``: ``rows`` the number of rows
+    (N) of each call, in order."""
+    rows: list[int] = []
+
+    def recorder(tokens_prev, state):
+        rows.append(int(tokens_prev.shape[0]) if getattr(tokens_prev, "ndim", 0) >= 1 else -1)
+        return step_fn(tokens_prev, state)
+
+    return fn(recorder, *args, **kwargs), rows
