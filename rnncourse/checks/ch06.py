@@ -71,7 +71,13 @@ def _float_tensor(label, x, shape):
 
 def _state(name, state, L, B, H, what):
     h, c = _pair(f"{name}: the state", state, f"{what} with the state a tuple (h, c)")
-    return (_float_tensor(f"{name}: h", h, (L, B, H)), _float_tensor(f"{name}: c", c, (L, B, H)))
+    h, c = _float_tensor(f"{name}: h", h, (L, B, H)), _float_tensor(f"{name}: c", c, (L, B, H))
+    bad = np.abs(h) > np.tanh(np.abs(c)) + 1e-5
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise CheckFailed(f"{name}: the state must be (h, c) in this order: an LSTM's h = o * tanh(c), so "
+                          f"|h| <= tanh(|c|), but at index {idx} h = {h[idx]:.4g} and c = {c[idx]:.4g}")
+    return h, c
 
 
 def padded(rng, V, B, S, lengths):
@@ -544,6 +550,13 @@ def check_greedy_decode(greedy_decode) -> None:
     with r.case("max_len = 1: one token per row, one call"):
         tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([0, 1, 2, 3]), 4, 1)
         check_greedy_result(name, tokens, lengths, rows, [[3], [4], [2], [3]], [1, 1, 1, 1], 4)
+    # eos = 3 ("a" ends a row; 2 is an ordinary token), max_len = 4:
+    #   row 0: a -> (a,), length 1;  row 1: b, then a at step 2 -> (b, a), length 2;
+    #   row 2: 2 at step 2, then 2 (probability ~1 after 2) at every later step: cut at 4 tokens;  row 3: a (tie) -> (a,)
+    with r.case("the same table with eos = 3 and max_len = 4: rows end at token 3; row 2 is cut at 4 tokens"):
+        tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([0, 1, 2, 3]), 4, 4, eos=3)
+        check_greedy_result(name, tokens, lengths, rows, [[3, 0, 0, 0], [4, 3, 0, 0], [2, 2, 2, 2], [3, 0, 0, 0]],
+                            [1, 2, 4, 1], 4)
     with r.case("B = 1, the row that ends at once: tokens [[2]], one call"):
         tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([2]), 1, 5)
         check_greedy_result(name, tokens, lengths, rows, [[2]], [1], 1)
@@ -611,10 +624,10 @@ def hypotheses_consistent(name, hyps, model, state, max_len, alpha, penalty, eos
     for b, item in enumerate(hyps):
         keys = [(-sc, t) for t, _, sc in item]
         if keys != sorted(keys):
-            raise CheckFailed(f"{name}: item {b}'s hypotheses are not sorted by score descending (ties by tokens "
+            raise CheckFailed(f"{name}: item {b}'s hypotheses are not sorted by score descending: they must be (ties by tokens "
                               f"ascending): scores {[round(sc, 6) for _, _, sc in item]}")
         if len({t for t, _, _ in item}) != len(item):
-            raise CheckFailed(f"{name}: item {b} holds the same tokens twice")
+            raise CheckFailed(f"{name}: item {b} holds the same tokens twice; each hypothesis must appear once")
         for j, (tokens, lp, sc) in enumerate(item):
             where = f"item {b}, hypothesis {j} {tokens}"
             if not tokens or len(tokens) > max_len:
@@ -655,10 +668,10 @@ def run_beam(name, fn, model, state, K, max_len, **kw):
     check_unchanged("init_state", state, kept, who=name)
     hyps = hypotheses(name, out, B, K)
     if len(rows) > max_len:
-        raise CheckFailed(f"{name} called step_fn {len(rows)} times for max_len = {max_len}: at most one call per step "
-                          "for all B x beam_size hypotheses (batched)")
+        raise CheckFailed(f"{name} called step_fn {len(rows)} times for max_len = {max_len}: it must make at most one call "
+                          "per step for all B x beam_size hypotheses (batched)")
     if any(n > B * K for n in rows):
-        raise CheckFailed(f"{name} called step_fn with {max(rows)} rows; at most B x beam_size = {B * K}")
+        raise CheckFailed(f"{name} called step_fn with {max(rows)} rows; expected at most B x beam_size = {B * K}")
     return hyps
 
 
