@@ -753,6 +753,10 @@ def check_AttentionDecoder(AttentionDecoder) -> None:
     r = Report("AttentionDecoder")
     name = "AttentionDecoder"
     rng = np.random.default_rng(66)
+    with r.case("num_layers and score left out (1 and 'general'); an unknown score raises ValueError"):
+        attention_default_and_errors(name, AttentionDecoder, 7, 3, 4)
+        model = make_model(name, AttentionDecoder, 7, 3, 4, init_seed=6)
+        attention_properties(name, model, rng, 7, 1, 4, 2, 2, 3, "general")
     for k, score in enumerate(("dot", "general", "additive")):
         with r.case(f"AttentionDecoder(8, 4, 5, 1, {score!r}): weights (B, U, S) sum to 1 and are 0 on padding; "
                     "padded encoder outputs change nothing; one-token calls = one call"):
@@ -762,10 +766,6 @@ def check_AttentionDecoder(AttentionDecoder) -> None:
         model = make_model(name, AttentionDecoder, 7, 3, 4, 2, "general", init_seed=5)
         attention_properties(name, model, rng, 7, 2, 4, 2, 3, 4, "general")
         attention_properties(name, model, rng, 7, 2, 4, 1, 1, 1, "general")
-    with r.case("num_layers and score left out (1 and 'general'); an unknown score raises ValueError"):
-        attention_default_and_errors(name, AttentionDecoder, 7, 3, 4)
-        model = make_model(name, AttentionDecoder, 7, 3, 4, init_seed=6)
-        attention_properties(name, model, rng, 7, 1, 4, 2, 2, 3, "general")
     r.done()
 
 
