@@ -557,6 +557,11 @@ def check_greedy_decode(greedy_decode) -> None:
         tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([0, 1, 2, 3]), 4, 4, eos=3)
         check_greedy_result(name, tokens, lengths, rows, [[3, 0, 0, 0], [4, 3, 0, 0], [2, 2, 2, 2], [3, 0, 0, 0]],
                             [1, 2, 4, 1], 4)
+    # sos = 4 ("b" is the first input): after b at steps 0, 1 and 3 the table's default row gives <eos>; at step 2
+    # after b comes a (0.5), then <eos> after a at step 3 (0.8)
+    with r.case("the same table with sos = 4: rows <eos>, <eos>, a <eos>, <eos>"):
+        tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([0, 1, 2, 3]), 4, 5, sos=4)
+        check_greedy_result(name, tokens, lengths, rows, [[2, 0], [2, 0], [3, 2], [2, 0]], [1, 1, 2, 1], 4)
     with r.case("B = 1, the row that ends at once: tokens [[2]], one call"):
         tokens, lengths, rows = run_greedy(name, greedy_decode, step, start_state([2]), 1, 5)
         check_greedy_result(name, tokens, lengths, rows, [[2]], [1], 1)
@@ -722,6 +727,9 @@ def check_beam_search(beam_search) -> None:
         else:
             model, label = HashStep(V, seed_, temperature=0.7, eos_bias=0.3), "random prefix-hash scorer"
         beam_vs_brute_force(r, name, beam_search, model, 2, V, L, alpha, penalty, label, defaults=(k == 0))
+    # probabilities in ratios 1 : 2 : 3: many hypotheses with exactly the same score, ranked by their tokens
+    tied = TableStep(S.TableModel.from_probs(rng.integers(1, 4, (3, 4, 4)).astype(float)).table)
+    beam_vs_brute_force(r, name, beam_search, tied, 2, 4, 3, 0.0, "length", "table with exact ties,")
     with r.case("beam_size 1 with alpha 0 gives greedy's tokens (random scorers, ties in the table to the lowest id)"):
         for k in range(3):
             V, L = 5, 4
@@ -829,6 +837,10 @@ def check_corpus_bleu(corpus_bleu) -> None:
         with r.case(f"{label}: hyps {hyps}, refs {refs}"):
             expected = sacrebleu_score(hyps, refs) if want is None else want
             check_close(f"{name}(hyps, refs)", bleu_of(name, corpus_bleu, hyps, refs), expected, rtol=1e-9, atol=1e-9)
+    # max_order = 2: p_1 = 4/5, p_2 = 3/4, BP = 1: 100 sqrt(4/5 * 3/4) = 100 sqrt(0.6) = 77.460
+    with r.case("max_order = 2: 'a b c d e' against 'a b c d f': 100 sqrt(4/5 * 3/4) = 77.460"):
+        check_close(f"{name}(hyps, refs, max_order=2)", bleu_of(name, corpus_bleu, ["a b c d e"], ["a b c d f"],
+                                                                max_order=2), 100 * math.sqrt(0.6), rtol=1e-9, atol=1e-9)
     with r.case("no token in common: 0"):
         check_close(f"{name}(...)", bleu_of(name, corpus_bleu, ["x y z w"], ["a b c d"]), 0.0, rtol=0, atol=1e-12)
     rng = np.random.default_rng(67)
