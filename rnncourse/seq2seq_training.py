@@ -23,6 +23,26 @@ import contextlib
 import numpy as np
 
 
+def construct(cls, seed: int, *args):
+    """``cls(*args)`` seeded (``rnncourse.training.construct``) and placed where the checks' tensors
+    arrive: on ``rnncourse.env.device()`` when grading (the sandbox rebuilds tensors there), on
+    the CPU in a notebook (where the checks make CPU tensors)."""
+    import os
+
+    from rnncourse import env, training
+
+    device = str(env.device()) if os.environ.get("RNNCOURSE_GRADING") == "1" else None
+    return training.construct(cls, seed, *args, device=device)
+
+
+def _device(model):
+    import torch
+
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
 @contextlib.contextmanager
 def one_thread():
     """Tiny models train fastest on one CPU thread (restored afterwards)."""
@@ -66,11 +86,12 @@ def train_first_token(encoder, src, lengths, test_src, test_lengths, *, hidden_s
 
     from rnncourse import training
 
-    src, lengths = _tensor(src, torch.int64), _tensor(lengths, torch.int64)
+    dev = _device(encoder)
+    src, lengths = _tensor(src, torch.int64).to(dev), _tensor(lengths, torch.int64).to(dev)
     labels = src[:, 0] - 3
     with one_thread():
         torch.manual_seed(int(seed))
-        head = torch.nn.Linear(int(hidden_size), int(num_classes))
+        head = torch.nn.Linear(int(hidden_size), int(num_classes)).to(dev)
         pair = _pair(encoder, head)
 
         def batch_loss(idx):
@@ -82,8 +103,8 @@ def train_first_token(encoder, src, lengths, test_src, test_lengths, *, hidden_s
                                           seed=seed)
         pair.eval()
         with torch.no_grad():
-            _, (h, _) = encoder(_tensor(test_src, torch.int64), _tensor(test_lengths, torch.int64))
-            logits = head(h[-1]).double().numpy()
+            _, (h, _) = encoder(_tensor(test_src, torch.int64).to(dev), _tensor(test_lengths, torch.int64).to(dev))
+            logits = head(h[-1]).double().cpu().numpy()
     return np.array(losses), logits
 
 
@@ -97,8 +118,9 @@ def train_from_states(decoder, h0, c0, tgt_in, tgt_out, *, steps: int = 120, lr:
     import torch
     import torch.nn.functional as F
 
-    h0, c0 = _tensor(h0, torch.float32), _tensor(c0, torch.float32)
-    tgt_in, tgt_out = _tensor(tgt_in, torch.int64), _tensor(tgt_out, torch.int64)
+    dev = _device(decoder)
+    h0, c0 = _tensor(h0, torch.float32).to(dev), _tensor(c0, torch.float32).to(dev)
+    tgt_in, tgt_out = _tensor(tgt_in, torch.int64).to(dev), _tensor(tgt_out, torch.int64).to(dev)
     K, U = tgt_out.shape
     losses = []
     with one_thread():
@@ -116,12 +138,12 @@ def train_from_states(decoder, h0, c0, tgt_in, tgt_out, *, steps: int = 120, lr:
         decoder.eval()
         out = []
         with torch.no_grad():
-            state, prev = (h0, c0), torch.full((K, 1), int(sos), dtype=torch.int64)
+            state, prev = (h0, c0), torch.full((K, 1), int(sos), dtype=torch.int64, device=dev)
             for _ in range(U):
                 logits, state = decoder(prev, state)
                 prev = logits[:, -1].argmax(-1, keepdim=True)
                 out.append(prev[:, 0])
-    return np.array(losses), torch.stack(out, 1).numpy()
+    return np.array(losses), torch.stack(out, 1).cpu().numpy()
 
 
 def train_attention_copy(decoder, enc_outputs, src_mask, tgt_in, tgt_out, test_enc, test_mask, test_in, *,
@@ -136,12 +158,13 @@ def train_attention_copy(decoder, enc_outputs, src_mask, tgt_in, tgt_out, test_e
 
     from rnncourse import training
 
-    enc, mask = _tensor(enc_outputs, torch.float32), _tensor(src_mask, torch.bool)
-    tgt_in, tgt_out = _tensor(tgt_in, torch.int64), _tensor(tgt_out, torch.int64)
+    dev = _device(decoder)
+    enc, mask = _tensor(enc_outputs, torch.float32).to(dev), _tensor(src_mask, torch.bool).to(dev)
+    tgt_in, tgt_out = _tensor(tgt_in, torch.int64).to(dev), _tensor(tgt_out, torch.int64).to(dev)
     N, S, H = enc.shape
 
     def zeros(n):
-        z = torch.zeros(int(num_layers), n, H)
+        z = torch.zeros(int(num_layers), n, H, device=dev)
         return (z, z.clone())
 
     with one_thread():
@@ -155,9 +178,10 @@ def train_attention_copy(decoder, enc_outputs, src_mask, tgt_in, tgt_out, test_e
                                           seed=seed)
         decoder.eval()
         with torch.no_grad():
-            te = _tensor(test_enc, torch.float32)
-            logits = decoder(_tensor(test_in, torch.int64), zeros(len(te)), te, _tensor(test_mask, torch.bool))[0]
-    return np.array(losses), logits.double().numpy()
+            te = _tensor(test_enc, torch.float32).to(dev)
+            logits = decoder(_tensor(test_in, torch.int64).to(dev), zeros(len(te)), te,
+                             _tensor(test_mask, torch.bool).to(dev))[0]
+    return np.array(losses), logits.double().cpu().numpy()
 
 
 def loss_with_grad(fn, logits, targets, mask):
