@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 from autograde.reference import ch06 as R  # noqa: E402
 from rnncourse import env, search as S, translation as tr  # noqa: E402
 
-FAST = dict(embed=32, hidden=96, steps=1500, batch_size=64, lr=0.005, score="general",
+FAST = dict(embed=32, hidden=96, steps=1200, batch_size=64, lr=0.005, score="general",
             eval_limit=None, eval_batch=500, throughput_items=32)
 FULL = dict(embed=64, hidden=256, steps=20_000, batch_size=128, lr=0.002, score="general",
             eval_limit=None, eval_batch=1000, throughput_items=64)
@@ -96,20 +96,26 @@ def decode(enc, dec, attention: bool, pairs, src_vocab, tgt_vocab, method, max_l
     """Hypothesis strings of ``pairs`` (sources already reversed where the model wants it)."""
     import torch
 
-    hyps = []
+    # chunks of sources of similar lengths (less padding for the encoder and the attention); the
+    # outputs go back to the order of ``pairs``
+    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), i))
+    hyps = [""] * len(pairs)
     with torch.no_grad():
         for i in range(0, len(pairs), chunk):
-            part = pairs[i:i + chunk]
+            idx = order[i:i + chunk]
+            part = [pairs[j] for j in idx]
             src, lengths, *_ = tr.batch(part, src_vocab, tgt_vocab)
             src, lengths = torch.as_tensor(src, device=device), torch.as_tensor(lengths, device=device)
             step_fn, init = init_for(enc, dec, attention, src, lengths)
             if method is None:
                 tokens, _ = R.greedy_decode(step_fn, init, len(part), max_len)
-                hyps += [tgt_vocab.decode(row) for row in tokens.cpu().tolist()]
+                out = [tgt_vocab.decode(row) for row in tokens.cpu().tolist()]
             else:
                 alpha, penalty = method
                 res = R.beam_search(step_fn, init, BEAM, max_len, alpha=alpha, penalty=penalty)
-                hyps += [tgt_vocab.decode(r[0][0]) if r else "" for r in res]
+                out = [tgt_vocab.decode(r[0][0]) if r else "" for r in res]
+            for j, h in zip(idx, out):
+                hyps[j] = h
     return hyps
 
 
