@@ -28,7 +28,7 @@ def test_dry_run_writes_every_measurement(tmp_path):
             assert list(buckets) == B.bucket_names() and sum(b["n"] for b in buckets.values()) == row["n"]
     assert set(rev["splits"]["test"]) >= set(B.METHODS) and "greedy" in rev["splits"]["hard"]
     for t in res["throughput"].values():
-        assert t["same_tokens"] and t["max_logprob_diff"] < 1e-9 and t["speedup"] > 0
+        assert t["same_tokens"] and t["max_logprob_diff"] < 1e-4 and t["speedup"] > 0
         assert t["beam_size"] == B.BEAM and t["batch_size"] == B.DRY["throughput_items"]
 
 
