@@ -24,7 +24,7 @@ Measured:
 5. training and decoding seconds.
 
 On a CPU the script runs torch with ``--threads`` threads (default 1: on a shared
-two-core machine two threads were slower than one by 5-30x, see the report); fast mode
+two-core machine, two threads were 5-30x slower per training step than one); fast mode
 takes about six minutes on such a machine.  Full mode is sized for a GPU.  ``--max-steps``
 caps the training steps and ``--eval-limit`` the examples per split (start checks);
 ``--dry`` shrinks everything to seconds (tests/test_bench_ch06.py).
