@@ -245,25 +245,60 @@ def long_lag_gradients(init, recipe: str, hidden_size: int, x, *, seed: int = 0)
 
 
 # --------------------------------------------------------------------------- chapter 5
-def init_lstm(fn, input_size: int, hidden_size: int, num_layers: int = 1, *, seed: int = 0, dtype: str = "float32",
-              value=None):
-    """Build ``nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)`` with torch's
-    global generator seeded by ``seed``, in ``dtype``, and call ``fn(lstm)``, or
-    ``fn(lstm, value)`` when ``value`` is given.
+STRUCTURES = ("lstm", "bilstm", "cell", "model", "nobias")
 
-    Returns ``(returned, before, after)``: None if ``fn`` returned None, else the name of the
-    type of what it returned (a module does not cross the grader's sandbox), and the
-    parameters before and after the call as dicts name -> array (``weight_ih_l0``, ...,
-    ``bias_hh_l{L-1}``)."""
+
+def _structure(kind: str, D: int, H: int, L: int):
+    """The module ``init_lstm`` hands to ``fn``: a bare nn.LSTM, a bidirectional one, an
+    nn.LSTMCell, a model holding several (and modules that are not LSTMs), or an LSTM
+    without biases."""
+    import torch.nn as nn
+
+    if kind == "lstm":
+        return nn.LSTM(D, H, L, batch_first=True)
+    if kind == "bilstm":
+        return nn.LSTM(D, H, L, batch_first=True, bidirectional=True)
+    if kind == "cell":
+        return nn.LSTMCell(D, H)
+    if kind == "nobias":
+        return nn.LSTM(D, H, L, batch_first=True, bias=False)
+    if kind == "model":
+        class Composite(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(5, D)
+                self.encoder = nn.LSTM(D, H, L, batch_first=True, bidirectional=True)
+                self.gru = nn.GRU(2 * H, H, batch_first=True)
+                self.decoder = nn.ModuleList([nn.LSTMCell(H, H + 1), nn.LSTMCell(H + 1, H)])
+                self.out = nn.Linear(H, 5)
+        return Composite()
+    raise ValueError(f"structure must be one of {STRUCTURES}, got {kind!r}")
+
+
+def init_lstm(fn, input_size: int, hidden_size: int, num_layers: int = 1, *, seed: int = 0, dtype: str = "float32",
+              value=None, structure: str = "lstm"):
+    """Build a module holding LSTMs (``structure``: ``"lstm"`` = ``nn.LSTM(input_size,
+    hidden_size, num_layers, batch_first=True)``, ``"bilstm"`` the same bidirectional,
+    ``"cell"`` an ``nn.LSTMCell``, ``"model"`` a model with a bidirectional LSTM, a GRU,
+    two LSTMCells and other layers, ``"nobias"`` an LSTM with bias=False) with torch's
+    global generator seeded by ``seed``, in ``dtype``, and call ``fn(module)``, or
+    ``fn(module, value)`` when ``value`` is given.
+
+    Returns ``(returned, before, after)``: what ``fn`` returned when it is None, a bool or
+    an int, else the name of its type (a module does not cross the grader's sandbox), and the
+    parameters before and after the call as dicts name -> array (``named_parameters``)."""
     import torch
 
     torch.manual_seed(int(seed))
-    lstm = torch.nn.LSTM(int(input_size), int(hidden_size), int(num_layers), batch_first=True)
-    lstm = lstm.to(getattr(torch, dtype))
-    before = {n: p.detach().numpy().copy() for n, p in lstm.named_parameters()}
-    result = fn(lstm) if value is None else fn(lstm, value)
-    after = {n: p.detach().numpy().copy() for n, p in lstm.named_parameters()}
-    return (None if result is None else type(result).__name__), before, after
+    module = _structure(structure, int(input_size), int(hidden_size), int(num_layers)).to(getattr(torch, dtype))
+    before = {n: p.detach().numpy().copy() for n, p in module.named_parameters()}
+    result = fn(module) if value is None else fn(module, value)
+    after = {n: p.detach().numpy().copy() for n, p in module.named_parameters()}
+    if not (result is None or isinstance(result, (bool, int, np.integer))):
+        result = type(result).__name__
+    elif isinstance(result, np.integer):
+        result = int(result)
+    return result, before, after
 
 
 def lstm_input_gradients(fn, hidden_size: int, x, *, seed: int = 0, value=None) -> np.ndarray:
@@ -281,3 +316,106 @@ def lstm_input_gradients(fn, hidden_size: int, x, *, seed: int = 0, value=None) 
     out, _ = lstm(x)
     out[:, -1].sum().backward()
     return x.grad.norm(dim=-1).mean(0).numpy().astype(np.float64)
+
+
+def char_lstm_outputs(model, ids, state_seed: int | None = None, *, train: bool = False, repeats: int = 1,
+                      device: str = "cpu"):
+    """Run ``model(ids)`` (and ``model(ids, state)`` with a random initial state drawn from
+    ``state_seed`` when given) and return plain arrays: ``(logits, h, c)`` per repeat.  With
+    ``train=True`` the model is in training mode (dropout active), else in eval mode, without
+    gradients either way."""
+    import torch
+
+    ids = torch.as_tensor(np.asarray(ids), device=device)
+    model.train(bool(train))
+    out = []
+    with torch.no_grad():
+        for _ in range(int(repeats)):
+            state = None
+            if state_seed is not None:
+                lstm = next(m for m in model.modules() if isinstance(m, torch.nn.LSTM))
+                g = torch.Generator().manual_seed(int(state_seed))
+                shape = (lstm.num_layers, ids.shape[0], lstm.hidden_size)
+                state = tuple(torch.randn(shape, generator=g).to(device) for _ in range(2))
+            logits, (h, c) = model(ids, state) if state is not None else model(ids)
+            out.append((logits.cpu().numpy(), h.cpu().numpy(), c.cpu().numpy()))
+    model.eval()
+    return out
+
+
+def module_parameters(model) -> dict:
+    """The model's parameters as plain arrays, by name."""
+    return {n: p.detach().cpu().numpy().copy() for n, p in model.named_parameters()}
+
+
+def train_char_stream(model, ids, *, steps: int, batch_size: int = 32, chunk: int = 64, lr: float = 5e-3,
+                      seed: int = 0, device: str = "cpu") -> np.ndarray:
+    """Truncated BPTT on one long text: ``ids`` (N,) cut into ``batch_size`` streams, read in
+    chunks of ``chunk`` characters with the state carried (detached) from chunk to chunk;
+    Adam, gradient norm clipped at 1, ``model(x, state) -> (logits, state)``.  The starting
+    offset of the streams is drawn from ``seed``.  Returns the training losses."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(int(seed))
+    ids = torch.as_tensor(np.asarray(ids, dtype=np.int64))
+    offset = int(torch.randint(0, chunk, (1,), generator=g))
+    n = (len(ids) - 1 - offset) // batch_size
+    X = ids[offset:offset + batch_size * n].reshape(batch_size, n).to(device)
+    Y = ids[offset + 1:offset + batch_size * n + 1].reshape(batch_size, n).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    state, losses, chunks = None, [], n // chunk
+    for step in range(int(steps)):
+        c = step % chunks
+        if c == 0:
+            state = None
+        logits, state = model(X[:, c * chunk:(c + 1) * chunk], state)
+        state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y[:, c * chunk:(c + 1) * chunk].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+    model.eval()
+    return np.array(losses)
+
+
+def char_stream_logits(model, ids, *, batch_size: int = 16, device: str = "cpu") -> np.ndarray:
+    """The logits (float32, (batch_size, n, V)) ``model`` gives after every character of the
+    text ``ids`` read as ``batch_size`` streams of ``n = (len(ids) - 1) // batch_size``
+    characters, ``model(X)`` on all of them at once; the grader scores them against the next
+    characters itself."""
+    import torch
+
+    ids = torch.as_tensor(np.asarray(ids, dtype=np.int64))
+    n = (len(ids) - 1) // batch_size
+    X = ids[:batch_size * n].reshape(batch_size, n).to(device)
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(X)
+    return logits.float().cpu().numpy()
+
+
+def lstm_settings(model) -> list[dict]:
+    """What every nn.LSTM inside ``model`` is (in ``named_modules`` order): its sizes,
+    flags, dropout, and the forget gate's total bias b_ih[H:2H] + b_hh[H:2H] of each layer
+    and direction (float64 arrays; None without biases)."""
+    import torch
+
+    out = []
+    for path, m in model.named_modules():
+        if isinstance(m, torch.nn.LSTM):
+            H, forget = m.hidden_size, []
+            for k in range(m.num_layers):
+                for sfx in [""] + (["_reverse"] if m.bidirectional else []):
+                    if not m.bias:
+                        forget.append(None)
+                        continue
+                    b = getattr(m, f"bias_ih_l{k}{sfx}").detach() + getattr(m, f"bias_hh_l{k}{sfx}").detach()
+                    forget.append(b[H:2 * H].double().cpu().numpy())
+            out.append({"path": path, "input_size": m.input_size, "hidden_size": H, "num_layers": m.num_layers,
+                        "bidirectional": bool(m.bidirectional), "batch_first": bool(m.batch_first),
+                        "dropout": float(m.dropout), "bias": bool(m.bias), "forget_bias": forget})
+    return out

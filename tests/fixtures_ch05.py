@@ -111,27 +111,108 @@ def gru_sequence(xs, h0, layers):
 
 # --------------------------------------------------------------------------- exercise 5
 _FORGET = '''
-def init_forget_bias(lstm, value=1.0):
-    H = lstm.hidden_size
+def init_forget_bias(model, value=1.0):
+    pairs = []
+    for m in model.modules():
+        if isinstance(m, torch.nn.LSTM):
+            if not m.bias:
+                raise ValueError("no biases")
+            for k in range(m.num_layers):
+                for sfx in ("", "_reverse") if m.bidirectional else ("",):
+                    pairs.append((getattr(m, f"bias_ih_l{k}{sfx}"), getattr(m, f"bias_hh_l{k}{sfx}"), m.hidden_size))
+        elif isinstance(m, torch.nn.LSTMCell):
+            if not m.bias:
+                raise ValueError("no cell biases")
+            pairs.append((m.bias_ih, m.bias_hh, m.hidden_size))
     with torch.no_grad():
-        for k in range(lstm.num_layers):
-            getattr(lstm, f"bias_ih_l{k}")[H:2 * H].fill_(value)
-            getattr(lstm, f"bias_hh_l{k}")[H:2 * H].zero_()
+        for b_ih, b_hh, H in pairs:
+            b_ih[H:2 * H].fill_(value)
+            b_hh[H:2 * H].zero_()
+    return len(pairs)
 '''
 
 # --------------------------------------------------------------------------- exercise 6
 _COUNT = '''
-def parameter_count(kind, input_size, hidden_size, num_layers=1):
+def parameter_count(kind, input_size, hidden_size, num_layers=1, bidirectional=False):
     gates = {"rnn": 1, "gru": 3, "lstm": 4}
     if kind not in gates:
         raise ValueError("kind")
     if min(input_size, hidden_size, num_layers) < 1:
         raise ValueError("sizes")
+    dirs = 2 if bidirectional else 1
     total, D = 0, input_size
     for _ in range(num_layers):
-        total += gates[kind] * hidden_size * (D + hidden_size + 2)
-        D = hidden_size
+        total += dirs * gates[kind] * hidden_size * (D + hidden_size + 2)
+        D = dirs * hidden_size
     return total
+'''
+
+# --------------------------------------------------------------------------- exercise 7
+_CHAR = '''
+class CharLSTM(torch.nn.Module):
+    def __init__(self, vocab_size, embed_size, hidden_size, num_layers=2, dropout=0.0):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, embed_size)
+        self.drop = torch.nn.Dropout(dropout)
+        self.lstm = torch.nn.LSTM(embed_size, hidden_size, num_layers, batch_first=True,
+                                  dropout=dropout if num_layers > 1 else 0.0)
+        self.out = torch.nn.Linear(hidden_size, vocab_size)
+        H = hidden_size
+        with torch.no_grad():
+            for k in range(num_layers):
+                getattr(self.lstm, f"bias_ih_l{k}")[H:2 * H] = 1.0
+                getattr(self.lstm, f"bias_hh_l{k}")[H:2 * H] = 0.0
+
+    def forward(self, ids, state=None):
+        outputs, state = self.lstm(self.drop(self.embed(ids)), state)
+        return self.out(self.drop(outputs)), state
+'''
+
+# --------------------------------------------------------------------------- exercise 8
+_FEATURES = '''
+def text_features(text):
+    n = len(text)
+    to_end, word, speech = np.zeros(n), np.zeros(n), np.zeros(n)
+    run = 0
+    for t, ch in enumerate(text):
+        if ch.isalpha() or ch == "'":
+            word[t] = run
+            run += 1
+        else:
+            run = 0
+    position, previous_blank, inside = 0, True, False
+    lines = text.split("\\n")
+    for i, line in enumerate(lines):
+        width = len(line) + (0 if i == len(lines) - 1 else 1)
+        for j in range(width):
+            to_end[position + j] = len(line) - j
+        blank = line.strip(" ") == ""
+        if blank:
+            inside = False
+        elif previous_blank and line.endswith(":"):
+            inside = True
+        elif inside:
+            speech[position:position + width] = 1.0
+        previous_blank = blank
+        position += width
+    return {"to_line_end": to_end, "word_position": word, "in_speech": speech}
+'''
+
+# --------------------------------------------------------------------------- exercise 9
+_SPACES = '''
+class SpaceRestorer(torch.nn.Module):
+    def __init__(self, vocab_size, embed_size, hidden_size, bidirectional):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, embed_size)
+        self.lstm = torch.nn.LSTM(embed_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.out = torch.nn.Linear(hidden_size * (2 if bidirectional else 1), 2)
+
+    def forward(self, ids, lengths):
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        packed = pack_padded_sequence(self.embed(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, _ = self.lstm(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])
+        return self.out(outputs)
 '''
 
 BUGS = {
@@ -148,7 +229,26 @@ BUGS = {
         _GRU_SEQ, ("enumerate(layers):", "enumerate(layers[::-1]):"))),
     "forget_bias_wrong_rows": ("init_forget_bias", _edit(
         _FORGET, ('[H:2 * H].fill_(value)', '[:H].fill_(value)'), ('[H:2 * H].zero_()', '[:H].zero_()'))),
+    "forget_bias_no_reverse": ("init_forget_bias", _edit(
+        _FORGET, ('("", "_reverse") if m.bidirectional else ("",)', '("",)'))),
     "count_one_bias": ("parameter_count", _edit(_COUNT, ("(D + hidden_size + 2)", "(D + hidden_size + 1)"))),
+    "count_bidirectional_reads_H": ("parameter_count", _edit(_COUNT, ("D = dirs * hidden_size", "D = hidden_size"))),
+    "char_lstm_no_forget_bias": ("CharLSTM", _edit(
+        _CHAR, ('                getattr(self.lstm, f"bias_ih_l{k}")[H:2 * H] = 1.0\n', '                pass\n'))),
+    "char_lstm_ignores_state": ("CharLSTM", _edit(
+        _CHAR, ("outputs, state = self.lstm(self.drop(self.embed(ids)), state)",
+                "outputs, state = self.lstm(self.drop(self.embed(ids)))"))),
+    "features_speaker_line_in_speech": ("text_features", _edit(
+        _FEATURES, ("            inside = True\n", "            inside = True\n            speech[position:position + width] = 1.0\n"))),
+    "features_to_end_off_by_one": ("text_features", _edit(_FEATURES, ("len(line) - j", "len(line) - j - 1"))),
+    "spaces_no_packing": ("SpaceRestorer", _edit(
+        _SPACES, ("        packed = pack_padded_sequence(self.embed(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+                  "        outputs, _ = self.lstm(packed)\n"
+                  "        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])\n",
+                  "        outputs, _ = self.lstm(self.embed(ids))\n"))),
+    "spaces_ignores_bidirectional": ("SpaceRestorer", _edit(
+        _SPACES, ("batch_first=True, bidirectional=bidirectional)", "batch_first=True, bidirectional=True)"),
+        ("hidden_size * (2 if bidirectional else 1)", "hidden_size * 2"))),
 }
 
 MORE_BUGS = {
@@ -200,21 +300,72 @@ MORE_BUGS = {
         _GRU_SEQ, ("h0 = torch.zeros(L, B, H, dtype=xs.dtype)", "h0 = torch.zeros(L, B, H, dtype=torch.float64)"))),
     # exercise 5
     "forget_bias_both_sides": ("init_forget_bias", _edit(_FORGET, ('[H:2 * H].zero_()', '[H:2 * H].fill_(value)'))),
-    "forget_bias_first_layer_only": ("init_forget_bias", _edit(_FORGET, ("range(lstm.num_layers)", "range(1)"))),
-    "forget_bias_keeps_hh": ("init_forget_bias", _edit(_FORGET, ('            getattr(lstm, f"bias_hh_l{k}")[H:2 * H].zero_()\n', ''))),
-    "forget_bias_whole_bias": ("init_forget_bias", _edit(
-        _FORGET, ('[H:2 * H].fill_(value)', '.fill_(value)'), ('[H:2 * H].zero_()', '.zero_()'))),
+    "forget_bias_first_layer_only": ("init_forget_bias", _edit(_FORGET, ("range(m.num_layers)", "range(1)"))),
+    "forget_bias_keeps_hh": ("init_forget_bias", _edit(_FORGET, ('            b_hh[H:2 * H].zero_()\n', ''))),
+    "forget_bias_whole_bias": ("init_forget_bias", _edit(_FORGET, ('b_ih[H:2 * H].fill_(value)', 'b_ih.fill_(value)'))),
     "forget_bias_default_0": ("init_forget_bias", _edit(_FORGET, ("value=1.0", "value=0.0"))),
-    "forget_bias_returns_lstm": ("init_forget_bias", _FORGET + "    return lstm\n"),
+    "forget_bias_returns_model": ("init_forget_bias", _edit(_FORGET, ("    return len(pairs)\n", "    return model\n"))),
+    "forget_bias_returns_none": ("init_forget_bias", _edit(_FORGET, ("    return len(pairs)\n", ""))),
+    "forget_bias_top_module_only": ("init_forget_bias", _edit(_FORGET, ("for m in model.modules():", "for m in [model]:"))),
+    "forget_bias_skips_cells": ("init_forget_bias", _edit(_FORGET, ("elif isinstance(m, torch.nn.LSTMCell):", "elif False:"))),
+    "forget_bias_touches_gru": ("init_forget_bias", _FORGET.replace("    return len(pairs)\n", """\
+        for m in model.modules():
+            if isinstance(m, torch.nn.GRU):
+                m.bias_hh_l0[m.hidden_size:2 * m.hidden_size].zero_()
+    return len(pairs)
+""")),
+    "forget_bias_no_bias_check": ("init_forget_bias", _edit(
+        _FORGET, ('            if not m.bias:\n                raise ValueError("no biases")\n', '            if not m.bias:\n                continue\n'))),
     # exercise 6
     "count_no_bias": ("parameter_count", _edit(_COUNT, ("(D + hidden_size + 2)", "(D + hidden_size)"))),
-    "count_input_every_layer": ("parameter_count", _edit(_COUNT, ("        D = hidden_size\n", ""))),
+    "count_input_every_layer": ("parameter_count", _edit(_COUNT, ("        D = dirs * hidden_size\n", ""))),
     "count_float": ("parameter_count", _edit(_COUNT, ("    return total\n", "    return float(total)\n"))),
     "count_case_insensitive": ("parameter_count", _edit(
         _COUNT, ("    if kind not in gates:", "    kind = kind.lower()\n    if kind not in gates:"))),
     "count_no_size_check": ("parameter_count", _edit(
         _COUNT, ("    if min(input_size, hidden_size, num_layers) < 1:\n        raise ValueError(\"sizes\")\n", ""))),
     "count_gru_as_lstm": ("parameter_count", _edit(_COUNT, ('"gru": 3', '"gru": 4'))),
+    "count_bidirectional_ignored": ("parameter_count", _edit(_COUNT, ("dirs = 2 if bidirectional else 1", "dirs = 1"))),
+    # exercise 7
+    "char_lstm_dropout_only_in_lstm": ("CharLSTM", _edit(_CHAR, ("self.drop = torch.nn.Dropout(dropout)",
+                                                                  "self.drop = torch.nn.Dropout(0.0)"))),
+    "char_lstm_dropout_always_on": ("CharLSTM", _edit(
+        _CHAR, ("        return self.out(self.drop(outputs)), state",
+                "        return self.out(torch.nn.functional.dropout(outputs, self.drop.p, training=True)), state"))),
+    "char_lstm_no_lstm_dropout": ("CharLSTM", _edit(_CHAR, ("dropout=dropout if num_layers > 1 else 0.0", "dropout=0.0"))),
+    "char_lstm_default_one_layer": ("CharLSTM", _edit(_CHAR, ("num_layers=2, dropout", "num_layers=1, dropout"))),
+    "char_lstm_returns_c_only": ("CharLSTM", _edit(_CHAR, ("return self.out(self.drop(outputs)), state",
+                                                           "return self.out(self.drop(outputs)), (state[1], state[0])"))),
+    "char_lstm_bidirectional": ("CharLSTM", _edit(
+        _CHAR, ("batch_first=True,\n", "batch_first=True, bidirectional=True,\n"),
+        ("torch.nn.Linear(hidden_size, vocab_size)", "torch.nn.Linear(2 * hidden_size, vocab_size)"))),
+    "char_lstm_forget_bias_first_layer": ("CharLSTM", _edit(_CHAR, ("for k in range(num_layers):", "for k in range(1):"))),
+    "char_lstm_reads_from_c": ("CharLSTM", _edit(
+        _CHAR, ("        return self.out(self.drop(outputs)), state",
+                "        return self.out(self.drop(state[1][-1]))[:, None].expand(-1, ids.shape[1], -1), state"))),
+    # exercise 8
+    "features_int_dtype": ("text_features", _edit(_FEATURES, ("np.zeros(n), np.zeros(n), np.zeros(n)",
+                                                              "np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)"))),
+    "features_ascii_letters": ("text_features", _edit(_FEATURES, ('ch.isalpha() or ch == "\'"', '(ch.isascii() and ch.isalpha()) or ch == "\'"'))),
+    "features_no_apostrophe": ("text_features", _edit(_FEATURES, (' or ch == "\'"', ''))),
+    "features_blank_needs_empty": ("text_features", _edit(_FEATURES, ('blank = line.strip(" ") == ""', 'blank = line == ""'))),
+    "features_any_colon_line": ("text_features", _edit(_FEATURES, ("elif previous_blank and line.endswith(\":\"):",
+                                                                  "elif line.endswith(\":\"):"))),
+    "features_newline_not_in_speech": ("text_features", _edit(_FEATURES, ("speech[position:position + width] = 1.0",
+                                                                         "speech[position:position + len(line)] = 1.0"))),
+    "features_last_line_ends_at_zero": ("text_features", _edit(
+        _FEATURES, ("to_end[position + j] = len(line) - j", "to_end[position + j] = len(line) - j - (i == len(lines) - 1)"))),
+    "features_keys_extra": ("text_features", _edit(
+        _FEATURES, ('"in_speech": speech}', '"in_speech": speech, "line_start": (to_end == 0).astype(float)}'))),
+    # exercise 9
+    "spaces_sorted_packing": ("SpaceRestorer", _edit(_SPACES, ("enforce_sorted=False", "enforce_sorted=True"))),
+    "spaces_batch_norm_across_items": ("SpaceRestorer", _edit(
+        _SPACES, ("        return self.out(outputs)", "        return self.out(outputs - outputs.mean(0, keepdim=True))"))),
+    "spaces_padding_embedding_unmasked_mean": ("SpaceRestorer", _edit(
+        _SPACES, ("        return self.out(outputs)",
+                  "        return self.out(outputs + self.embed(ids).mean(1, keepdim=True).sum(-1, keepdim=True))"))),
+    "spaces_one_class": ("SpaceRestorer", _edit(_SPACES, ("self.out = torch.nn.Linear(hidden_size * (2 if bidirectional else 1), 2)",
+                                                          "self.out = torch.nn.Linear(hidden_size * (2 if bidirectional else 1), 1)"))),
 }
 
 ALTERNATIVES = {
@@ -254,13 +405,94 @@ def gru_cell(x, h, W_ih, W_hh, b_ih, b_hh):
     "lstm_seq_chunk": ("lstm_sequence", _LSTM_SEQ),
     "gru_seq_chunk": ("gru_sequence", _GRU_SEQ),
     "forget_bias_split": ("init_forget_bias", '''
-def init_forget_bias(lstm, value=1.0):
-    # half on each side: the sum is what the gate sees
-    H = lstm.hidden_size
-    with torch.no_grad():
-        for name, p in lstm.named_parameters():
-            if name.startswith("bias_"):
-                p[H:2 * H] = value / 2
+def init_forget_bias(model, value=1.0):
+    # half on each side, by parameter name: the sum is what the gate sees
+    count = 0
+    for module in model.modules():
+        if type(module).__name__ not in ("LSTM", "LSTMCell"):
+            continue
+        if not module.bias:
+            raise ValueError("bias=False")
+        H = module.hidden_size
+        with torch.no_grad():
+            for name, p in module.named_parameters(recurse=False):
+                if name.startswith("bias_"):
+                    p[H:2 * H] = value / 2
+                    count += name.startswith("bias_ih")
+    return count
 '''),
-    "count_closed_form": ("parameter_count", _COUNT),
+    "count_closed_form": ("parameter_count", '''
+def parameter_count(kind, input_size, hidden_size, num_layers=1, bidirectional=False):
+    G = {"rnn": 1, "gru": 3, "lstm": 4}.get(kind)
+    if G is None or input_size < 1 or hidden_size < 1 or num_layers < 1:
+        raise ValueError("bad arguments")
+    H, d = hidden_size, 1 + bool(bidirectional)
+    return d * G * H * (input_size + H + 2) + (num_layers - 1) * d * G * H * (d * H + H + 2)
+'''),
+    "char_lstm_dict": ("CharLSTM", '''
+class CharLSTM(torch.nn.Module):
+    def __init__(self, vocab_size, embed_size, hidden_size, num_layers=2, dropout=0.0):
+        super().__init__()
+        self.layers = torch.nn.ModuleDict({
+            "emb": torch.nn.Embedding(vocab_size, embed_size),
+            "rnn": torch.nn.LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                 dropout=dropout if num_layers > 1 else 0),
+            "head": torch.nn.Linear(hidden_size, vocab_size)})
+        self.p = dropout
+        H = hidden_size
+        for name, b in self.layers["rnn"].named_parameters():
+            if name.startswith("bias"):
+                with torch.no_grad():
+                    b[H:2 * H] = 0.5
+    def forward(self, ids, state=None):
+        F = torch.nn.functional
+        x = F.dropout(self.layers["emb"](ids), self.p, self.training)
+        y, (h, c) = self.layers["rnn"](x, state)
+        return self.layers["head"](F.dropout(y, self.p, self.training)), (h, c)
+'''),
+    "features_regex": ("text_features", '''
+def text_features(text):
+    n = len(text)
+    out = {k: np.zeros(n, dtype=np.float64) for k in ("to_line_end", "word_position", "in_speech")}
+    i = 0
+    while i < n:
+        j = i
+        while j < n and (text[j].isalpha() or text[j] == "'"):
+            out["word_position"][j] = j - i
+            j += 1
+        i = j + 1 if j == i else j
+    start = 0
+    state = "outside"      # outside, after_speaker
+    prev_blank = True
+    for line in text.split("\\n"):
+        end = start + len(line)
+        out["to_line_end"][start:end + 1] = np.arange(len(line), -1, -1)[: min(end + 1, n) - start]
+        stripped = line.strip(" ")
+        if not stripped:
+            state = "outside"
+        elif prev_blank and line.endswith(":"):
+            state = "speech"
+        elif state == "speech":
+            out["in_speech"][start:min(end + 1, n)] = 1
+        prev_blank = not stripped
+        start = end + 1
+    return out
+'''),
+    "spaces_sorted_by_hand": ("SpaceRestorer", '''
+class SpaceRestorer(torch.nn.Module):
+    """Runs each line alone: slow but correct."""
+    def __init__(self, vocab_size, embed_size, hidden_size, bidirectional):
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.rnn = torch.nn.LSTM(embed_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.lin = torch.nn.Linear((1 + bidirectional) * hidden_size, 2)
+    def forward(self, ids, lengths):
+        B, T = ids.shape
+        out = torch.zeros(B, T, 2, device=ids.device)
+        for b in range(B):
+            n = int(lengths[b])
+            y, _ = self.rnn(self.emb(ids[b:b + 1, :n]))
+            out[b, :n] = self.lin(y[0])
+        return out
+'''),
 }

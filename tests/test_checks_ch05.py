@@ -20,7 +20,8 @@ from tests import fixtures_ch05
 from tests.submissions import answer_sources, define
 
 A = "ch05_lstm"
-FUNCTIONS = ["lstm_cell", "gru_cell", "lstm_sequence", "gru_sequence", "init_forget_bias", "parameter_count"]
+FUNCTIONS = ["lstm_cell", "gru_cell", "lstm_sequence", "gru_sequence", "init_forget_bias", "parameter_count",
+             "CharLSTM", "text_features", "SpaceRestorer"]
 GIVEN = ("setup",)   # given cells whose code the answers may use
 ALL_BUGS = {**fixtures_ch05.BUGS, **fixtures_ch05.MORE_BUGS}
 
@@ -43,10 +44,25 @@ PROMISE_MESSAGES = {
     "gru_seq_none_breaks": ("h0 = None", "no initial states"),
     "gru_seq_no_state_check": ("h0 of shape", "h0 of shape"),
     "forget_bias_keeps_hh": ("forget bias", "forget bias"),
-    "forget_bias_whole_bias": ("changed the input gate i rows of lstm.bias_ih_l0",
-                               "changed the input gate i rows of lstm.bias_ih_l0"),
+    "forget_bias_whole_bias": ("changed the input gate i rows of bias_ih_l0",
+                               "changed the input gate i rows of bias_ih_l0"),
     "forget_bias_default_0": ("value left out", "value left out"),
-    "forget_bias_returns_lstm": ("return None, got a LSTM", "return None, got a LSTM"),
+    "forget_bias_returns_model": ("got a LSTM", "got a LSTM"),
+    "forget_bias_returns_none": ("got None", "got None"),
+    "forget_bias_touches_gru": ("changed gru.bias_hh_l0", "changed gru.bias_hh_l0"),
+    "forget_bias_no_bias_check": ("must raise ValueError", "must raise ValueError"),
+    "forget_bias_skips_cells": ("must return the number of", "must return the number of"),
+    "count_bidirectional_ignored": ("bidirectional=True", "bidirectional=True"),
+    "char_lstm_dropout_only_in_lstm": ("two runs in training mode gave the same", "two runs in training mode gave the same"),
+    "char_lstm_dropout_always_on": ("two runs in eval mode", "two runs in eval mode"),
+    "char_lstm_no_lstm_dropout": ("between layers", "between layers"),
+    "char_lstm_default_one_layer": ("num_layers 1, expected 2", "num_layers 1, expected 2"),
+    "char_lstm_ignores_state": ("continue from state", "continue from state"),
+    "char_lstm_no_forget_bias": ("forget bias", "forget bias"),
+    "features_int_dtype": ("promises dtype float64", "promises dtype float64"),
+    "features_keys_extra": ("exactly the keys", "exactly the keys"),
+    "spaces_no_packing": ("must not change its outputs", "must not change its outputs"),
+    "spaces_ignores_bidirectional": ("bidirectional=False", "bidirectional=False"),
     "count_float": ("must return an int", "must return an int"),
     "count_case_insensitive": ("parameter_count('LSTM', 3, 2)", "parameter_count('Gru', 2, 2)"),
     "count_no_size_check": ("parameter_count('gru', 3, 0)", "parameter_count('lstm', 0, 2)"),

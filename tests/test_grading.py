@@ -25,7 +25,7 @@ import zipfile
 
 import pytest
 
-from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04, fixtures_ch05
+from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04, fixtures_ch05, fixtures_ch06
 from tests.submissions import ROOT, answer_sources, course_copy, filled, student_notebook
 
 pytestmark = pytest.mark.slow
@@ -339,3 +339,42 @@ def test_ch05_each_planted_bug_costs_exactly_its_exercise(graded_ch05, sid):
     for gid, pts in _points(C5).items():
         lost = gid[: -len("_tests")] in planted[sid]
         assert _score(row, gid, C5) == (0.0 if lost else pts), (sid, gid, row)
+
+
+# ----------------------------------------------------------------------------- chapter 6
+C6 = "ch06_seq2seq"
+
+
+@pytest.fixture(scope="module")
+def graded_ch06(tmp_path_factory):
+    planted = _spread(fixtures_ch06.BUGS, list(answer_sources(C6)))
+    subs = {"reference": filled(C6), "untouched": student_notebook(C6),
+            "alternative": filled(C6, dict(reversed(list(fixtures_ch06.ALTERNATIVES.values()))))}   # the first per cell
+    subs.update({sid: filled(C6, cells) for sid, cells in planted.items()})
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch06"), C6, subs)
+    return out, rows, {sid: sorted(cells) for sid, cells in planted.items()}
+
+
+def test_ch06_reference_and_alternative_full_untouched_zero(graded_ch06):
+    _, rows, _ = graded_ch06
+    points = _points(C6)
+    for sid in ("reference", "alternative"):
+        assert rows[sid]["status"] == "graded", rows[sid]
+        assert float(rows[sid]["total"]) == sum(points.values()), rows[sid]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+def test_ch06_every_bug_is_planted():
+    planted = _spread(fixtures_ch06.BUGS, list(answer_sources(C6)))
+    assert sum(len(cells) for cells in planted.values()) == len(fixtures_ch06.BUGS)
+    assert all(0 < len(cells) < len(answer_sources(C6)) for cells in planted.values())
+
+
+@pytest.mark.parametrize("sid", sorted(_spread(fixtures_ch06.BUGS, list(answer_sources(C6)))))
+def test_ch06_each_planted_bug_costs_exactly_its_exercise(graded_ch06, sid):
+    _, rows, planted = graded_ch06
+    row = rows[sid]
+    assert row["status"] == "graded", row
+    for gid, pts in _points(C6).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, C6) == (0.0 if lost else pts), (sid, gid, row)

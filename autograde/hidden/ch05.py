@@ -16,9 +16,12 @@ PyTorch's modules built here.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import numpy as np
 
-from autograde.hidden.common import cases, seed
+from autograde.hidden.common import cases, hidden_equal, seed
 from autograde.reference import ch05 as ref
 from rnncourse import longrange
 from rnncourse.checks import ch05 as vis
@@ -167,17 +170,27 @@ def check_init_forget_bias(fn) -> None:
 
 
 def _structure(r, fn, name) -> None:
-    for case in cases(5):
+    for case in cases(7):
         rng = np.random.default_rng(seed(name, case))
         D, H, L = int(rng.integers(1, 6)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
-        dtype = "float64" if case in (1, 3) else "float32"
+        dtype = "float64" if case in (1, 3, 5) else "float32"
         value = None if case == 0 else round(float(rng.uniform(-3, 3)), 3)
-        with r.case(f"random case {case}: nn.LSTM({D}, {H}, num_layers={L}) in {dtype}, "
+        structure = ("lstm", "lstm", "bilstm", "cell", "model", "bilstm", "model")[case]
+        expect = {"lstm": L, "bilstm": 2 * L, "cell": 1, "model": 2 * L + 2}[structure]
+        with r.case(f"random case {case}: {structure} with input {D}, hidden {H}, {L} layer(s) in {dtype}, "
                     f"value {'left out' if value is None else value}"):
-            before, after = vis.init_lstm(name, fn, D, H, L, value=value, dtype=dtype,
-                                          seed=int(rng.integers(0, 1000)))
-            vis.check_forget_biases(name, before, after, H, L, 1.0 if value is None else value,
-                                    atol=1e-12 if dtype == "float64" else 1e-6)
+            before, after = vis.init_lstm(name, fn, D, H, L, value=value, dtype=dtype, structure=structure,
+                                          expect=expect, seed=int(rng.integers(0, 1000)))
+            vis.check_forget_biases(name, before, after, 1.0 if value is None else value,
+                                    atol=1e-12 if dtype == "float64" else 1e-6, skip=("gru.bias_ih_l0",))
+    with r.case("an LSTM without biases: ValueError"):
+        try:
+            call(name, produce, "rnncourse.training:init_lstm", fn, 3, 2, 2, structure="nobias")
+        except CheckFailed as exc:
+            if "ValueError" not in str(exc):
+                raise
+        else:
+            raise CheckFailed(f"{name} on an LSTM with bias=False must raise ValueError")
 
 
 def _signal(r, fn, name) -> None:
@@ -197,18 +210,218 @@ def _signal(r, fn, name) -> None:
 def check_parameter_count(fn) -> None:
     r = Report("parameter_count (hidden)")
     name = "parameter_count"
-    for case in cases(6):
+    for case in cases(9):
         rng = np.random.default_rng(seed(name, case))
         kind = ("lstm", "gru", "rnn")[case % 3]
         D, H, L = int(rng.integers(1, 50)), int(rng.integers(1, 50)), int(rng.integers(1, 5))
+        bi = case >= 3 and case % 2 == 1
         if case == 0:
             D, H, L = 1, 1, 1
-        with r.case(f"random case {case}: {kind}, input_size {D}, hidden_size {H}, num_layers {L}"):
-            got = vis.counted(name, fn, kind, D, H, L)
-            if got != vis.torch_count(kind, D, H, L):
-                raise CheckFailed(f"{name}({kind!r}, {D}, {H}, {L}): you returned {got}, which is not the number of "
-                                  "parameters of the torch module")
+        with r.case(f"random case {case}: {kind}, input_size {D}, hidden_size {H}, num_layers {L}, "
+                    f"bidirectional {bi}"):
+            got = vis.counted(name, fn, kind, D, H, L, bidirectional=bi) if bi else vis.counted(name, fn, kind, D, H, L)
+            if got != vis.torch_count(kind, D, H, L, bi):
+                raise CheckFailed(f"{name}({kind!r}, {D}, {H}, {L}, bidirectional={bi}): you returned {got}, which is "
+                                  "not the number of parameters of the torch module")
+    with r.case("bidirectional=False given explicitly"):
+        if vis.counted(name, fn, "gru", 4, 3, 2, bidirectional=False) != vis.torch_count("gru", 4, 3, 2):
+            raise CheckFailed(f"{name}('gru', 4, 3, 2, bidirectional=False) is not the unidirectional count")
     with r.case("errors (ValueError): unknown kinds, sizes below 1"):
         for args in (("Gru", 2, 2), ("", 2, 2), ("lstm", 0, 2), ("rnn", 2, 0), ("gru", 2, 2, 0), ("lstm", -1, 3)):
             check_raises(f"parameter_count{args}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
     r.done()
+
+
+# --------------------------------------------------------------------------- exercise 7
+# The course's training of a CharLSTM: truncated BPTT on the training plays (fast-mode text), scored on
+# the first TEST_CHARS characters of the test plays, which the sandbox cannot read.  Measured with the
+# reference (2 init seeds, one CPU thread, ~3 s each): 2.03 and 2.04 nats/char after 300 steps with
+# hidden 64, embed 16, one layer; a character bigram (add-0.5) scores 2.48 on held-out text.
+CHAR_LSTM = dict(embed_size=16, hidden_size=64, num_layers=1, steps=300, batch_size=32, chunk=64, lr=0.01)
+CHAR_LSTM_TARGET, TEST_CHARS = 2.25, 20_000
+
+
+@functools.lru_cache(maxsize=None)
+def _char_data():
+    from rnncourse import data
+    train = data.shakespeare("train", size="fast")
+    vocab = sorted(set(train))
+    index = {c: i for i, c in enumerate(vocab)}
+    held = data.shakespeare("test", size="fast")[:TEST_CHARS]
+    return (np.array([index[c] for c in train]), np.array([index.get(c, 0) for c in held]), len(vocab))
+
+
+def _stream_nll(logits, ids) -> float:
+    import torch
+
+    logits = np.asarray(logits, dtype=np.float64)
+    B = 16
+    n = (len(ids) - 1) // B
+    if logits.shape[:2] != (B, n) or logits.ndim != 3:
+        raise CheckFailed(f"CharLSTM: logits of shape {logits.shape} for {B} streams of {n} characters")
+    logp = torch.log_softmax(torch.from_numpy(logits), -1).numpy()
+    y = ids[1:B * n + 1].reshape(B, n)
+    return float(-np.take_along_axis(logp, y[..., None], -1).mean())
+
+
+def check_CharLSTM(cls) -> None:
+    import torch
+
+    r = Report("CharLSTM (hidden)")
+    name = "CharLSTM"
+    dev = torch.device("cpu")
+    for case in cases(3):
+        rng = np.random.default_rng(seed(name, case))
+        V, E, H, L = int(rng.integers(2, 12)), int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        B, T = (1, 1) if case == 0 else (int(rng.integers(2, 6)), int(rng.integers(2, 9)))
+        if case == 0:
+            L = 2                        # num_layers and dropout left out: 2 and 0.0
+        with r.case(f"random case {case}: V={V}, embed={E}, hidden={H}, "
+                    f"{'num_layers and dropout left out' if case == 0 else f'num_layers={L}'}, B={B}, T={T}"):
+            args = (V, E, H) if case == 0 else (V, E, H, L, 0.0)
+            model = vis.make_model(name, cls, *args, init_seed=case)
+            s = vis.one_lstm(name, model, L=L, H=H, D=E)
+            for k, f in enumerate(s["forget_bias"]):
+                if f is None or not np.allclose(f, 1.0, atol=1e-6):
+                    raise CheckFailed(f"{name}: layer {k}'s forget bias b_ih[H:2H] + b_hh[H:2H] is not 1")
+            vis._char_lstm_shapes(name, model, rng, V, L, H, B, T, 1e-5)
+    for case in (10, 11):
+        rng = np.random.default_rng(seed(name, case))
+        V, E, H, L = int(rng.integers(2, 12)), int(rng.integers(2, 9)), int(rng.integers(2, 9)), case - 9
+        p = round(float(rng.uniform(0.3, 0.6)), 2)
+        with r.case(f"dropout {p} with V={V}, embed={E}, hidden={H}, num_layers={L}: active in training mode only"):
+            vis.dropout_properties(name, cls, rng, V, E, H, L, p, init_seed=case)
+    train, held, V = _char_data()
+    c = CHAR_LSTM
+    with r.case(f"trained by the course's loop ({c['steps']} Adam steps of truncated BPTT, hidden {c['hidden_size']}, "
+                f"embed {c['embed_size']}, {c['num_layers']} layer) on the training plays, scored on "
+                f"{TEST_CHARS:,} characters of held-out plays"), _one_thread():
+        model = vis.make_model(name, cls, V, c["embed_size"], c["hidden_size"], c["num_layers"], 0.0,
+                               init_seed=seed(name, 100) % 2**31)
+        losses = np.asarray(call(f"training {name}", produce, "rnncourse.training:train_char_stream", model, train,
+                                 steps=c["steps"], batch_size=c["batch_size"], chunk=c["chunk"], lr=c["lr"],
+                                 seed=seed(name, 101) % 2**31), dtype=float)
+        logits = call(name, produce, "rnncourse.training:char_stream_logits", model, held)
+        nll = _stream_nll(logits, held)
+        if not np.isfinite(nll) or nll > CHAR_LSTM_TARGET:
+            raise CheckFailed(f"{name}: held-out {nll:.3f} nats/char after the course's training, but a correct "
+                              f"CharLSTM reaches below {CHAR_LSTM_TARGET} there (a character bigram: 2.48); "
+                              f"the training loss went {losses[0]:.3f} -> {np.mean(losses[-20:]):.3f}")
+    r.done()
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Tiny models train fastest on one CPU thread (see chapter 2's hidden checks)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------- exercise 8
+_PLAY_CHARS = list("abcdefgh ABCÉé'42,.!") + ["\n"] * 4 + [":"] * 2 + ["  "]
+
+
+def _play_like(rng, n) -> str:
+    return "".join(rng.choice(_PLAY_CHARS, n))
+
+
+def check_text_features(fn) -> None:
+    r = Report("text_features (hidden)")
+    name = "text_features"
+    for case in cases(6):
+        rng = np.random.default_rng(seed(name, case))
+        text = _play_like(rng, int(rng.integers(1, 400)))
+        if case == 1:
+            text = text.rstrip("\n") + "\n"
+        if case == 2:
+            text = "\n" + text
+        with r.case(f"random play-like text {case} ({len(text)} characters)"):
+            got = vis.features_of(name, fn, text)
+            want = ref.text_features(text)
+            for key in vis.FEATURES:
+                hidden_equal(f"{name}(...)[{key!r}]", got[key], want[key])
+    from rnncourse import data
+    text = data.shakespeare("valid", size="fast")[:6000]
+    with r.case("6,000 characters of the validation plays"):
+        got = vis.features_of(name, fn, text)
+        want = ref.text_features(text)
+        for key in vis.FEATURES:
+            hidden_equal(f"{name}(...)[{key!r}]", got[key], want[key])
+    for text in ("\n", "\n\n", "A:", "A:\n", "A:\nb", " \nA:\nb"):
+        with r.case(f"the text {text!r}"):
+            got = vis.features_of(name, fn, text)
+            want = ref.text_features(text)
+            for key in vis.FEATURES:
+                hidden_equal(f"{name}(...)[{key!r}]", got[key], want[key])
+    r.done()
+
+
+# --------------------------------------------------------------------------- exercise 9
+def check_SpaceRestorer(cls) -> None:
+    r = Report("SpaceRestorer (hidden)")
+    name = "SpaceRestorer"
+    for case in cases(4):
+        rng = np.random.default_rng(seed(name, case))
+        V, E, H = int(rng.integers(3, 12)), int(rng.integers(1, 9)), int(rng.integers(1, 9))
+        bi = case % 2 == 0
+        with r.case(f"random case {case}: V={V}, embed={E}, hidden={H}, bidirectional={bi}"):
+            model = vis.make_model(name, cls, V, E, H, bi, init_seed=case).eval()
+            s = vis.one_lstm(name, model, H=H, D=E)
+            if s["bidirectional"] != bi:
+                raise CheckFailed(f"{name}(bidirectional={bi}): its nn.LSTM has bidirectional={s['bidirectional']}, expected {bi}")
+            vis.tagger_properties(name, model, rng, V, bi)
+    _space_quality(r, cls, name)
+    r.done()
+
+
+# The course's training of a SpaceRestorer: rnncourse.spaces.train_tagger on lines of the training plays,
+# scored on held-out lines of the test plays (the sandbox cannot read them).  Both directions are trained
+# with the same budget and init seed; the bidirectional model must reach SPACES_MIN_ACC and beat its
+# one-directional twin by SPACES_MIN_GAP.  Measured with the reference: see SPACES_MEASURED.
+# Measured (python scripts/bench_ch05_spaces.py --mode fast, 3 init seeds): bidirectional 0.954-0.957
+# held-out accuracy, one-directional 0.858-0.862 (always "no space": 0.793); 5 s of one CPU thread each.
+SPACES = dict(embed_size=16, hidden_size=32, steps=200, batch_size=64, lr=0.01, max_len=40, train_lines=4000,
+              held_out_lines=2000)
+SPACES_MIN_ACC, SPACES_MIN_GAP = 0.92, 0.05
+
+
+@functools.lru_cache(maxsize=None)
+def _space_data():
+    from rnncourse import spaces
+    c = SPACES
+    train = spaces.space_task("train", max_len=c["max_len"], limit=c["train_lines"])
+    held = spaces.space_task("test", max_len=c["max_len"], limit=c["held_out_lines"], vocab=train.vocab)
+    return train, held
+
+
+def _space_quality(r, cls, name) -> None:
+    from rnncourse import spaces
+
+    train, held = _space_data()
+    c = SPACES
+    acc = {}
+    with r.case(f"trained by the course's loop ({c['steps']} Adam steps, hidden {c['hidden_size']}, embed "
+                f"{c['embed_size']}) both ways on {c['train_lines']:,} training lines, scored on "
+                f"{c['held_out_lines']:,} lines of held-out plays"), _one_thread():
+        for bi in (True, False):
+            model = vis.make_model(name, cls, len(train.vocab), c["embed_size"], c["hidden_size"], bi,
+                                   init_seed=seed(name, 100) % 2**31)
+            call(f"training {name}", produce, "rnncourse.spaces:train_tagger", model, train.ids, train.lengths,
+                 train.labels, train.mask, steps=c["steps"], batch_size=c["batch_size"], lr=c["lr"],
+                 seed=seed(name, 101) % 2**31)
+            logits = np.asarray(call(name, produce, "rnncourse.spaces:tagger_logits", model, held.ids, held.lengths),
+                                dtype=np.float64)
+            check_shape(f"{name}: logits on the held-out lines", logits, held.ids.shape + (2,))
+            acc[bi] = spaces.accuracy(logits, held.labels, held.mask)
+        if not acc[True] >= SPACES_MIN_ACC:
+            raise CheckFailed(f"{name}(bidirectional=True): held-out accuracy {acc[True]:.3f} after the course's "
+                              f"training; a correct model reaches {SPACES_MIN_ACC} or more there")
+        if not acc[True] - acc[False] >= SPACES_MIN_GAP:
+            raise CheckFailed(f"{name}: held-out accuracy {acc[True]:.3f} bidirectional against {acc[False]:.3f} "
+                              f"one-directional; the right context must be worth at least {SPACES_MIN_GAP:.2f}")

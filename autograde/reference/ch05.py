@@ -106,29 +106,137 @@ def gru_sequence(xs, h0, layers):
 
 
 # --------------------------------------------------------------------------- exercise 5
-def init_forget_bias(lstm, value: float = 1.0) -> None:
-    """Set the forget gate's bias of every layer of a unidirectional nn.LSTM in place:
-    bias_ih_l{k}[H:2H] + bias_hh_l{k}[H:2H] = value (here: value and 0); nothing else changes."""
+def _lstm_biases(module):
+    """(name, bias_ih, bias_hh, H) of every LSTM layer and direction inside ``module``."""
     import torch
 
-    H = lstm.hidden_size
+    found = []
+    for path, m in module.named_modules():
+        if isinstance(m, torch.nn.LSTM):
+            suffixes = [""] + (["_reverse"] if m.bidirectional else [])
+            for k in range(m.num_layers):
+                for sfx in suffixes:
+                    if not m.bias:
+                        raise ValueError(f"the LSTM {path or 'module'} has no biases (bias=False)")
+                    found.append((f"{path}.l{k}{sfx}", getattr(m, f"bias_ih_l{k}{sfx}"),
+                                  getattr(m, f"bias_hh_l{k}{sfx}"), m.hidden_size))
+        elif isinstance(m, torch.nn.LSTMCell):
+            if not m.bias:
+                raise ValueError(f"the LSTMCell {path or 'module'} has no biases (bias=False)")
+            found.append((path, m.bias_ih, m.bias_hh, m.hidden_size))
+    return found
+
+
+def init_forget_bias(model, value: float = 1.0) -> int:
+    """Set the forget gate's bias of every nn.LSTM layer and direction and every nn.LSTMCell
+    inside ``model`` (``model`` itself included): bias_ih[H:2H] + bias_hh[H:2H] = value
+    (here: value and 0); nothing else changes.  Returns how many (bias_ih, bias_hh) pairs
+    were set; ValueError for an LSTM without biases."""
+    import torch
+
+    found = _lstm_biases(model)
     with torch.no_grad():
-        for k in range(lstm.num_layers):
-            getattr(lstm, f"bias_ih_l{k}")[H:2 * H] = value
-            getattr(lstm, f"bias_hh_l{k}")[H:2 * H] = 0.0
+        for _, b_ih, b_hh, H in found:
+            b_ih[H:2 * H] = value
+            b_hh[H:2 * H] = 0.0
+    return len(found)
 
 
 # --------------------------------------------------------------------------- exercise 6
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
-def parameter_count(kind: str, input_size: int, hidden_size: int, num_layers: int = 1) -> int:
+def parameter_count(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                    bidirectional: bool = False) -> int:
     """The number of parameters of nn.RNN / nn.GRU / nn.LSTM(input_size, hidden_size,
-    num_layers) (unidirectional, with biases)."""
+    num_layers, bidirectional=bidirectional) (with biases)."""
     if kind not in GATES:
         raise ValueError(f"kind must be 'rnn', 'gru' or 'lstm', got {kind!r}")
     if input_size < 1 or hidden_size < 1 or num_layers < 1:
         raise ValueError("input_size, hidden_size and num_layers must be >= 1")
-    G, H = GATES[kind], hidden_size
+    G, H, dirs = GATES[kind], hidden_size, 2 if bidirectional else 1
     first = G * H * (input_size + H + 2)
-    return first + (num_layers - 1) * G * H * (H + H + 2)
+    return dirs * (first + (num_layers - 1) * G * H * (dirs * H + H + 2))
+
+
+# --------------------------------------------------------------------------- exercise 7
+def _nn():
+    import torch
+    return torch.nn
+
+
+class CharLSTM(_nn().Module):
+    """Embedding -> dropout -> nn.LSTM(num_layers, dropout between layers) -> dropout ->
+    Linear; the forget bias of every layer is 1 at construction."""
+
+    def __init__(self, vocab_size, embed_size, hidden_size, num_layers=2, dropout=0.0):
+        import torch.nn as nn
+
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_size)
+        self.drop = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(embed_size, hidden_size, num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.out = nn.Linear(hidden_size, vocab_size)
+        init_forget_bias(self.lstm, 1.0)
+
+    def forward(self, ids, state=None):
+        outputs, state = self.lstm(self.drop(self.embed(ids)), state)
+        return self.out(self.drop(outputs)), state
+
+
+# --------------------------------------------------------------------------- exercise 8
+def text_features(text: str) -> dict:
+    """Per-character features of a play's text: "to_line_end", "word_position", "in_speech"
+    (float64 arrays of len(text)); see the notebook's docstring for the definitions."""
+    import numpy as np
+
+    n = len(text)
+    to_end = np.zeros(n)
+    word = np.zeros(n)
+    speech = np.zeros(n)
+    run = 0
+    for t, ch in enumerate(text):
+        if ch.isalpha() or ch == "'":
+            word[t] = run
+            run += 1
+        else:
+            run = 0
+    start, previous_blank, in_speech = 0, True, False
+    while start < n:
+        end = text.find("\n", start)
+        line_end = n if end < 0 else end          # where the line's text ends (its newline, or the end)
+        stop = n if end < 0 else end + 1          # the line's characters and its newline
+        to_end[start:stop] = line_end - np.arange(start, stop)
+        line = text[start:line_end]
+        blank = line.strip() == ""
+        if blank:
+            in_speech = False
+        elif previous_blank and line.endswith(":"):
+            in_speech = True                      # a speaker line: the lines after it are the speech
+        elif in_speech:
+            speech[start:stop] = 1.0
+        previous_blank = blank
+        start = stop
+    return {"to_line_end": to_end, "word_position": word, "in_speech": speech}
+
+
+# --------------------------------------------------------------------------- exercise 9
+class SpaceRestorer(_nn().Module):
+    """Embedding -> (bi)LSTM over the packed sequence -> Linear to 2 classes per character."""
+
+    def __init__(self, vocab_size, embed_size, hidden_size, bidirectional=True):
+        import torch.nn as nn
+
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.lstm = nn.LSTM(embed_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), 2)
+
+    def forward(self, ids, lengths):
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        packed = pack_padded_sequence(self.embed(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, _ = self.lstm(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])
+        return self.out(outputs)

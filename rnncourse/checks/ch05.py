@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import (CheckFailed, Report, call, check_array, check_close, check_dtype, check_raises, check_shape,
-                   check_unchanged, produce, tolerance)
+                   check_unchanged, produce, to_numpy, tolerance)
 from .core import _is_tensor
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -308,68 +308,107 @@ def check_gru_sequence(gru_sequence) -> None:
 
 
 # --------------------------------------------------------------------------- exercise 5
-def init_lstm(name, fn, D, H, L, value=None, **kw):
+def init_lstm(name, fn, D, H, L, value=None, expect=None, **kw):
+    """Run ``fn`` on a fresh module (``structure`` in kw, see rnncourse.training.init_lstm)
+    where it lives; check it returned ``expect`` (the number of bias pairs it set) and kept
+    every parameter's name, shape and dtype."""
     result, before, after = call(name, produce, "rnncourse.training:init_lstm", fn, D, H, L, value=value, **kw)
-    if result is not None:
-        raise CheckFailed(f"{name} must change the LSTM in place and return None, got a {result}")
+    if expect is not None and (isinstance(result, bool) or result != expect):
+        got = "None" if result is None else (f"a {result}" if isinstance(result, str) else repr(result))
+        raise CheckFailed(f"{name} must return the number of (bias_ih, bias_hh) pairs it set, here {expect} "
+                          f"(one per layer and direction of each nn.LSTM, one per nn.LSTMCell); got {got}")
     for key, b in before.items():
         if key not in after:
-            raise CheckFailed(f"{name}: the LSTM lost its parameter {key}")
+            raise CheckFailed(f"{name}: the module lost its parameter {key}")
         check_shape(f"{name}: {key}", after[key], b.shape)
         check_dtype(f"{name}: {key}", after[key], b.dtype)
     return before, after
 
 
-def check_forget_biases(name, before, after, H, L, value, atol=1e-6):
-    for k in range(L):
-        ih, hh = f"bias_ih_l{k}", f"bias_hh_l{k}"
+def forget_pairs(params: dict) -> list[tuple[str, str]]:
+    """The (bias_ih, bias_hh) names of every LSTM layer, direction and cell among ``params``
+    (GRU biases excluded: they are 3H long, LSTM ones 4H, and the caller gives the GRU's names)."""
+    pairs = []
+    for key in params:
+        head, _, tail = key.rpartition("bias_ih")
+        if tail.startswith("_l") or tail == "":
+            pairs.append((key, head + "bias_hh" + tail))
+    return pairs
+
+
+def check_forget_biases(name, before, after, value, atol=1e-6, skip=()):
+    """Every LSTM bias pair in ``before`` (names in ``skip`` are other modules' and must stay
+    as they were): forget rows sum to ``value``, all other rows and all weights unchanged."""
+    pairs = [p for p in forget_pairs(before) if p[0] not in skip]
+    for ih, hh in pairs:
+        H = before[ih].shape[0] // 4
         total = after[ih][H:2 * H].astype(np.float64) + after[hh][H:2 * H]
-        check_close(f"{name}: layer {k}'s forget bias bias_ih_l{k}[H:2H] + bias_hh_l{k}[H:2H]", total,
-                    np.full(H, value), rtol=0, atol=atol,
-                    context="(the forget gate is rows H..2H-1 of the stacked (i, f, g, o) biases, in every layer)")
+        check_close(f"{name}: the forget bias {ih}[H:2H] + {hh}[H:2H]", total, np.full(H, value), rtol=0, atol=atol,
+                    context="(the forget gate is rows H..2H-1 of the stacked (i, f, g, o) biases, in every layer, "
+                            "direction and cell)")
         for key in (ih, hh):
             for gate, sl in (("input gate i", slice(0, H)), ("candidate g", slice(2 * H, 3 * H)),
                              ("output gate o", slice(3 * H, 4 * H))):
-                _kept(name, f"the {gate} rows of lstm.{key}", after[key][sl], before[key][sl])
+                _kept(name, f"the {gate} rows of {key}", after[key][sl], before[key][sl])
+    biases = {k for p in pairs for k in p}
     for key in before:
-        if key.startswith("weight"):
-            _kept(name, f"lstm.{key}", after[key], before[key])
+        if key not in biases:
+            _kept(name, key, after[key], before[key])
 
 
 def _kept(name, what, after, before):
     if not np.array_equal(after, before):
         idx = tuple(int(i) for i in np.argwhere(after != before)[0])
         raise CheckFailed(f"{name} changed {what} (at index {idx} it was {before[idx]:.6g}, now {after[idx]:.6g}); "
-                          "it must be left as it was: only the forget gate's rows H..2H-1 of the biases change")
+                          "it must be left as it was: only the forget gate's rows H..2H-1 of LSTM biases change")
 
 
 def check_init_forget_bias(init_forget_bias) -> None:
     r = Report("init_forget_bias")
     name = "init_forget_bias"
     # H = 3: the forget rows are 3..5 of each (12,) bias; their sum becomes 1, everything else stays
-    with r.case("nn.LSTM(2, 3), value left out: bias_ih_l0[3:6] + bias_hh_l0[3:6] = 1, all else unchanged"):
-        before, after = init_lstm(name, init_forget_bias, 2, 3, 1)
-        check_forget_biases(name, before, after, 3, 1, 1.0)
-    with r.case("nn.LSTM(4, 5, num_layers=3), value = 2.5: every layer's forget bias"):
-        before, after = init_lstm(name, init_forget_bias, 4, 5, 3, value=2.5)
-        check_forget_biases(name, before, after, 5, 3, 2.5)
+    with r.case("nn.LSTM(2, 3), value left out: bias_ih_l0[3:6] + bias_hh_l0[3:6] = 1, all else unchanged; returns 1"):
+        before, after = init_lstm(name, init_forget_bias, 2, 3, 1, expect=1)
+        check_forget_biases(name, before, after, 1.0)
+    with r.case("nn.LSTM(4, 5, num_layers=3), value = 2.5: every layer's forget bias; returns 3"):
+        before, after = init_lstm(name, init_forget_bias, 4, 5, 3, value=2.5, expect=3)
+        check_forget_biases(name, before, after, 2.5)
+    with r.case("bidirectional nn.LSTM(3, 4, num_layers=2): both directions (bias_ih_l0_reverse, ...); returns 4"):
+        before, after = init_lstm(name, init_forget_bias, 3, 4, 2, value=1.0, structure="bilstm", expect=4)
+        check_forget_biases(name, before, after, 1.0)
+    with r.case("an nn.LSTMCell(3, 2) (biases bias_ih, bias_hh); returns 1"):
+        before, after = init_lstm(name, init_forget_bias, 3, 2, 1, structure="cell", expect=1)
+        check_forget_biases(name, before, after, 1.0)
+    # the model: a bidirectional 2-layer LSTM (4 pairs), two LSTMCells (2 pairs), a GRU that must stay as it is
+    with r.case("a model with an embedding, a bidirectional 2-layer nn.LSTM, an nn.GRU, two nn.LSTMCell in a "
+                "ModuleList and a Linear: 6 pairs set, the GRU and the rest untouched"):
+        before, after = init_lstm(name, init_forget_bias, 3, 2, 2, value=1.5, structure="model", expect=6)
+        check_forget_biases(name, before, after, 1.5, skip=("gru.bias_ih_l0",))
     with r.case("value = 0 and value = -1 (allowed)"):
         for v in (0.0, -1.0):
-            before, after = init_lstm(name, init_forget_bias, 1, 2, 2, value=v, seed=3)
-            check_forget_biases(name, before, after, 2, 2, v)
+            before, after = init_lstm(name, init_forget_bias, 1, 2, 2, value=v, seed=3, expect=2)
+            check_forget_biases(name, before, after, v)
+    with r.case("an nn.LSTM with bias=False: ValueError"):
+        try:
+            call(name, produce, "rnncourse.training:init_lstm", init_forget_bias, 2, 3, 1, structure="nobias")
+        except CheckFailed as exc:
+            if "ValueError" not in str(exc):
+                raise
+        else:
+            raise CheckFailed(f"{name} on an nn.LSTM(bias=False) must raise ValueError (it has no bias to set)")
     r.done()
 
 
 # --------------------------------------------------------------------------- exercise 6
-def torch_count(kind: str, D: int, H: int, L: int) -> int:
+def torch_count(kind: str, D: int, H: int, L: int, bidirectional: bool = False) -> int:
     import torch
 
     cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[kind]
-    return sum(p.numel() for p in cls(D, H, num_layers=L).parameters())
+    return sum(p.numel() for p in cls(D, H, num_layers=L, bidirectional=bidirectional).parameters())
 
 
-def counted(name, fn, *args):
-    out = call(name, fn, *args)
+def counted(name, fn, *args, **kwargs):
+    out = call(name, fn, *args, **kwargs)
     if isinstance(out, bool) or not isinstance(out, (int, np.integer)):
         raise CheckFailed(f"{name} must return an int, got {type(out).__name__} ({out!r})")
     return int(out)
@@ -386,7 +425,15 @@ def check_parameter_count(parameter_count) -> None:
             if got != want:
                 raise CheckFailed(f"{name}({kind!r}, 3, 2, {L}): expected {want}, got {got} (G gates * H * (D + H + 2) "
                                   "for the first layer, D = H for the others; two biases per gate)")
-    with r.case("num_layers left out is 1; against torch for GRU(10, 20, num_layers=3)"):
+    # bidirectional RNN(3, 2): each direction 14 -> 28.  Two layers: the second reads both directions, 2H = 4
+    # inputs: 1 * 2 * (4 + 2 + 2) = 16 per direction -> 28 + 32 = 60
+    for L, want in ((1, 28), (2, 60)):
+        with r.case(f"rnn, input_size 3, hidden_size 2, num_layers {L}, bidirectional: {want}"):
+            got = counted(name, parameter_count, "rnn", 3, 2, L, bidirectional=True)
+            if got != want:
+                raise CheckFailed(f"{name}('rnn', 3, 2, {L}, bidirectional=True): expected {want}, got {got} (two "
+                                  "directions per layer; a layer above the first reads both directions' outputs)")
+    with r.case("num_layers and bidirectional left out are 1 and False; against torch for GRU(10, 20, num_layers=3)"):
         got = counted(name, parameter_count, "lstm", 3, 2)
         if got != 56:
             raise CheckFailed(f"{name}('lstm', 3, 2): expected 56, got {got}")
@@ -398,4 +445,227 @@ def check_parameter_count(parameter_count) -> None:
                      "the kinds are 'rnn', 'gru' and 'lstm'")
         check_raises("parameter_count('gru', 3, 0)", lambda: parameter_count("gru", 3, 0), ValueError,
                      "sizes must be >= 1")
+    r.done()
+
+
+# --------------------------------------------------------------------------- exercise 7
+def make_model(name, cls, *args, init_seed=0, device=None):
+    """The student's class instantiated where it lives (the sandbox, when grading)."""
+    try:
+        return produce("rnncourse.training:construct", cls, int(init_seed), *args,
+                       device=str(device) if device is not None else None)
+    except NotImplementedError:
+        raise CheckFailed(f"{name} is not implemented yet (it still raises NotImplementedError)") from None
+    except CheckFailed:
+        raise
+    except Exception as exc:
+        raise CheckFailed(f"{name}(...) raised {type(exc).__name__}: {exc}") from None
+
+
+def lstm_outputs(name, model, ids, **kw):
+    out = call(f"{name}.forward", produce, "rnncourse.training:char_lstm_outputs", model, np.asarray(ids), **kw)
+    return [tuple(np.asarray(a) for a in o) for o in out]
+
+
+def one_lstm(name, model, *, L=None, H=None, D=None):
+    settings = call(name, produce, "rnncourse.training:lstm_settings", model)
+    if len(settings) != 1:
+        raise CheckFailed(f"{name} must hold exactly one nn.LSTM (found {len(settings)})")
+    s = settings[0]
+    for key, want in (("num_layers", L), ("hidden_size", H), ("input_size", D)):
+        if want is not None and s[key] != want:
+            raise CheckFailed(f"{name}: its nn.LSTM has {key} {s[key]}, expected {want}")
+    if not s["batch_first"]:
+        raise CheckFailed(f"{name}: its nn.LSTM must be batch_first=True (ids are (B, T))")
+    return s
+
+
+def _char_lstm_shapes(name, model, rng, V, L, H, B, T, atol):
+    ids = rng.integers(0, V, (B, T))
+    (logits, h, c), = lstm_outputs(name, model, ids)
+    check_shape(f"{name}: logits", logits, (B, T, V))
+    check_shape(f"{name}: h_T", h, (L, B, H))
+    check_shape(f"{name}: c_T", c, (L, B, H))
+    if T > 1:
+        # two pieces, the state passed on, equal one run
+        k = T // 2
+        import torch
+        first = call(f"{name}.forward", model, torch.as_tensor(ids[:, :k]))
+        second = call(f"{name}.forward", model, torch.as_tensor(ids[:, k:]), first[1])
+        check_close(f"{name}: the logits of the second half, run from the state the first half returned",
+                    to_numpy(second[0]), logits[:, k:], rtol=1e-4, atol=atol,
+                    context="(forward(ids, state) must continue from state = (h, c))")
+        # no look-ahead: the last token does not change earlier logits
+        other = ids.copy()
+        other[:, -1] = (other[:, -1] + 1) % V
+        (l2, _, _), = lstm_outputs(name, model, other)
+        check_close(f"{name}: the logits before the last step when only the last token changed", l2[:, :-1],
+                    logits[:, :-1], rtol=1e-4, atol=atol, context="(a step must not see later characters)")
+    return ids, logits
+
+
+def dropout_properties(name, cls, rng, V, E, H, L, p, init_seed=0):
+    model = make_model(name, cls, V, E, H, L, p, init_seed=init_seed)
+    s = one_lstm(name, model, L=L)
+    if L > 1 and s["dropout"] != p:
+        raise CheckFailed(f"{name}: with num_layers={L} its nn.LSTM must have dropout {p} between layers, "
+                          f"it has {s['dropout']}")
+    ids = rng.integers(0, V, (4, 6))
+    a, b = lstm_outputs(name, model, ids, train=True, repeats=2)
+    if np.allclose(a[0], b[0]):
+        raise CheckFailed(f"{name}(..., num_layers={L}, dropout={p}): two runs in training mode gave the same "
+                          "logits; dropout must act on the embeddings and on the LSTM's outputs")
+    a, b = lstm_outputs(name, model, ids, train=False, repeats=2)
+    check_close(f"{name}: two runs in eval mode", b[0], a[0], rtol=0, atol=0,
+                context="(dropout must be off in eval mode: use nn.Dropout, not F.dropout(training=True))")
+
+
+def check_CharLSTM(CharLSTM) -> None:
+    r = Report("CharLSTM")
+    name = "CharLSTM"
+    rng = np.random.default_rng(5)
+    with r.case("CharLSTM(7, 4, 6, num_layers=2): shapes (B=3, T=5), the state carried, no look-ahead"):
+        model = make_model(name, CharLSTM, 7, 4, 6, 2, 0.0, init_seed=1)
+        one_lstm(name, model, L=2, H=6, D=4)
+        _char_lstm_shapes(name, model, rng, 7, 2, 6, 3, 5, 1e-5)
+    with r.case("num_layers and dropout left out (2 and 0.0); B = 1, T = 1"):
+        model = make_model(name, CharLSTM, 5, 3, 4, init_seed=2)
+        s = one_lstm(name, model, L=2, H=4, D=3)
+        if s["dropout"] != 0.0:
+            raise CheckFailed(f"{name}: dropout left out must be 0.0, the nn.LSTM has dropout {s['dropout']}")
+        _char_lstm_shapes(name, model, rng, 5, 2, 4, 1, 1, 1e-5)
+    with r.case("forward(ids, state) starts from the state given: a random (h0, c0) changes the logits"):
+        model = make_model(name, CharLSTM, 5, 3, 4, 1, init_seed=3)
+        ids = rng.integers(0, 5, (2, 3))
+        (a, _, _), = lstm_outputs(name, model, ids)
+        (b, _, _), = lstm_outputs(name, model, ids, state_seed=7)
+        if np.allclose(a, b, rtol=1e-4, atol=1e-5):
+            raise CheckFailed(f"{name}: forward(ids, state) gave the same logits as forward(ids): the state is ignored")
+    with r.case("the forget bias b_ih[H:2H] + b_hh[H:2H] is 1 in every layer at construction"):
+        for L in (1, 3):
+            model = make_model(name, CharLSTM, 6, 3, 5, L, init_seed=4)
+            for k, f in enumerate(one_lstm(name, model, L=L)["forget_bias"]):
+                if f is None:
+                    raise CheckFailed(f"{name}: its nn.LSTM has no biases (bias=False)")
+                check_close(f"{name}: layer {k}'s forget bias (num_layers={L})", f, np.ones(len(f)), rtol=0, atol=1e-6)
+    with r.case("dropout = 0.5: the nn.LSTM's dropout is 0.5 when num_layers > 1; in training mode two runs differ "
+                "even with one layer (embeddings and outputs), in eval mode they are equal"):
+        for L in (1, 2):
+            dropout_properties(name, CharLSTM, rng, 6, 8, 8, L, 0.5, init_seed=5)
+        model = make_model(name, CharLSTM, 6, 8, 8, 2, 0.0, init_seed=6)
+        a, b = lstm_outputs(name, model, rng.integers(0, 6, (4, 6)), train=True, repeats=2)
+        check_close(f"{name}: two runs in training mode with dropout 0", b[0], a[0], rtol=0, atol=0)
+    r.done()
+
+
+# --------------------------------------------------------------------------- exercise 8
+FEATURES = ("to_line_end", "word_position", "in_speech")
+
+
+def features_of(name, fn, text):
+    out = call(name, fn, text)
+    if not isinstance(out, dict):
+        raise CheckFailed(f"{name} must return a dict, got {type(out).__name__}")
+    if set(out) != set(FEATURES):
+        raise CheckFailed(f"{name} must return exactly the keys {sorted(FEATURES)}, got {sorted(map(str, out))}")
+    arrays = {}
+    for key in FEATURES:
+        arrays[key] = check_dtype(f"{name}: [{key!r}]", out[key], np.float64)
+        check_shape(f"{name}: [{key!r}]", arrays[key], (len(text),))
+    return arrays
+
+
+def check_text_features(text_features) -> None:
+    r = Report("text_features")
+    name = "text_features"
+    # "AB:\nHi, y'all\n\nC:\nNo" -- line 1 is a speaker line (first line, ends with ':'), line 2 its speech,
+    # line 3 blank, line 4 a speaker line, line 5 speech without a final newline.
+    text = "AB:\nHi, y'all\n\nC:\nNo"
+    to_end = [3, 2, 1, 0,  9, 8, 7, 6, 5, 4, 3, 2, 1, 0,  0,  2, 1, 0,  2, 1]
+    word = [0, 1, 0, 0,  0, 1, 0, 0, 0, 1, 2, 3, 4, 0,  0,  0, 0, 0,  0, 1]
+    speech = [0, 0, 0, 0,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  0,  0, 0, 0,  1, 1]
+    with r.case(f"text {text!r}"):
+        got = features_of(name, text_features, text)
+        for key, want in zip(FEATURES, (to_end, word, speech)):
+            check_close(f"{name}(...)[{key!r}]", got[key], np.array(want, float), rtol=0, atol=0)
+    with r.case("the empty text: three empty arrays"):
+        features_of(name, text_features, "")
+    # "X:\nA:\nB\n  \nC" -- 'A:' does not follow a blank line, so it is speech; '  ' is blank and ends the speech;
+    # 'C' comes after a blank line but no speaker line: not speech.  word_position counts letters and
+    # apostrophes: 'ÉTÉ' is a word, '42' is not
+    text2 = "X:\nA:\nB\n  \nC"
+    with r.case(f"text {text2!r}: a line ending in ':' inside a speech is speech; a line of spaces is blank"):
+        got = features_of(name, text_features, text2)
+        check_close(f"{name}(...)['in_speech']", got["in_speech"],
+                    np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0], float), rtol=0, atol=0)
+        check_close(f"{name}(...)['to_line_end']", got["to_line_end"],
+                    np.array([2, 1, 0, 2, 1, 0, 1, 0, 2, 1, 0, 1], float), rtol=0, atol=0)
+    text3 = "ÉTÉ 42 o'er"
+    with r.case(f"text {text3!r}: letters (str.isalpha) and apostrophes make words, digits do not"):
+        got = features_of(name, text_features, text3)
+        check_close(f"{name}(...)['word_position']", got["word_position"],
+                    np.array([0, 1, 2, 0, 0, 0, 0, 0, 1, 2, 3], float), rtol=0, atol=0)
+    r.done()
+
+
+# --------------------------------------------------------------------------- exercise 9
+def _tagger_run(name, model, ids, lengths):
+    import torch
+
+    out = call(f"{name}.forward", model, torch.as_tensor(np.asarray(ids)), torch.as_tensor(np.asarray(lengths)))
+    out = to_numpy(out, f"{name}: logits")
+    check_shape(f"{name}: logits", out, (len(ids), np.asarray(ids).shape[1], 2))
+    return out
+
+
+def tagger_properties(name, model, rng, V, bidirectional, atol=1e-5):
+    """Shapes, padding (content and amount) without effect on valid positions, items
+    independent of their batch, and the direction of the context."""
+    B, T = 4, 7
+    lengths = np.array([7, 3, 1, 5])
+    ids = rng.integers(1, V, (B, T))
+    for b, n in enumerate(lengths):
+        ids[b, n:] = 0
+    base = _tagger_run(name, model, ids, lengths)
+    junk = ids.copy()
+    for b, n in enumerate(lengths):
+        junk[b, n:] = rng.integers(1, V, T - n)
+    wide = np.concatenate([ids, np.zeros((B, 4), ids.dtype)], axis=1)
+    for what, other in (("padding filled with other ids", junk), ("4 more padding columns", wide)):
+        got = _tagger_run(name, model, other, lengths)
+        for b, n in enumerate(lengths):
+            check_close(f"{name}: logits of sequence {b} (length {n}) with {what}", got[b, :n], base[b, :n],
+                        rtol=1e-4, atol=atol, context="(positions at and beyond a sequence's length must not "
+                        "change its outputs: pack the sequences, nn.utils.rnn.pack_padded_sequence)")
+    for b in (0, 2):
+        n = lengths[b]
+        alone = _tagger_run(name, model, ids[b:b + 1, :n], lengths[b:b + 1])
+        check_close(f"{name}: sequence {b} run alone", alone[0], base[b, :n], rtol=1e-4, atol=atol)
+    # change the character at position 4 of sequence 0 (length 7)
+    other = ids.copy()
+    other[0, 4] = 1 + (other[0, 4] % (V - 1))
+    got = _tagger_run(name, model, other, lengths)
+    before_same = np.allclose(got[0, :4], base[0, :4], rtol=1e-4, atol=atol)
+    if bidirectional and before_same:
+        raise CheckFailed(f"{name}(bidirectional=True): changing character 4 left the outputs at positions 0..3 "
+                          "unchanged: the model does not read the right context")
+    if not bidirectional and not before_same:
+        raise CheckFailed(f"{name}(bidirectional=False): changing character 4 changed the outputs at positions "
+                          "0..3: a one-directional model reads only characters up to its position")
+    if np.allclose(got[0, 4:], base[0, 4:], rtol=1e-4, atol=atol):
+        raise CheckFailed(f"{name}: changing character 4 changed no output at positions 4..6")
+
+
+def check_SpaceRestorer(SpaceRestorer) -> None:
+    r = Report("SpaceRestorer")
+    name = "SpaceRestorer"
+    rng = np.random.default_rng(9)
+    for bi in (True, False):
+        with r.case(f"SpaceRestorer(9, 4, 5, bidirectional={bi}): logits (B, T, 2); padded positions change nothing; "
+                    f"{'reads both sides' if bi else 'reads only the left context'}"):
+            model = make_model(name, SpaceRestorer, 9, 4, 5, bi, init_seed=2 + bi).eval()
+            s = one_lstm(name, model, H=5, D=4)
+            if s["bidirectional"] != bi:
+                raise CheckFailed(f"{name}(bidirectional={bi}): its nn.LSTM has bidirectional={s['bidirectional']}, expected {bi}")
+            tagger_properties(name, model, rng, 9, bi)
     r.done()
