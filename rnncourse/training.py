@@ -245,7 +245,7 @@ def long_lag_gradients(init, recipe: str, hidden_size: int, x, *, seed: int = 0)
 
 
 # --------------------------------------------------------------------------- chapter 5
-STRUCTURES = ("lstm", "bilstm", "cell", "model", "nobias")
+STRUCTURES = ("lstm", "bilstm", "cell", "model", "nobias", "cellnobias")
 
 
 def _structure(kind: str, D: int, H: int, L: int):
@@ -262,6 +262,8 @@ def _structure(kind: str, D: int, H: int, L: int):
         return nn.LSTMCell(D, H)
     if kind == "nobias":
         return nn.LSTM(D, H, L, batch_first=True, bias=False)
+    if kind == "cellnobias":
+        return nn.LSTMCell(D, H, bias=False)
     if kind == "model":
         class Composite(nn.Module):
             def __init__(self):
@@ -280,7 +282,8 @@ def init_lstm(fn, input_size: int, hidden_size: int, num_layers: int = 1, *, see
     """Build a module holding LSTMs (``structure``: ``"lstm"`` = ``nn.LSTM(input_size,
     hidden_size, num_layers, batch_first=True)``, ``"bilstm"`` the same bidirectional,
     ``"cell"`` an ``nn.LSTMCell``, ``"model"`` a model with a bidirectional LSTM, a GRU,
-    two LSTMCells and other layers, ``"nobias"`` an LSTM with bias=False) with torch's
+    two LSTMCells and other layers, ``"nobias"`` an LSTM with bias=False, ``"cellnobias"``
+    an LSTMCell with bias=False) with torch's
     global generator seeded by ``seed``, in ``dtype``, and call ``fn(module)``, or
     ``fn(module, value)`` when ``value`` is given.
 

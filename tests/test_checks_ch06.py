@@ -53,6 +53,7 @@ PROMISE_MESSAGES = {
     "beam_pool_unsorted_ties": ("ties by tokens", "ties by tokens"),
     "beam_float32": ("the log_prob of", "the log_prob of"),
     "beam_item_by_item": ("at most one call per step", "at most one call per step"),
+    "beam_no_early_stop": ("the stopping rule (5)", "the stopping rule (5)"),
     "beam_no_size_check": ("beam_size=0", "beam_size=0"),
     "beam_default_alpha_one": ("alpha=0.0", "left out"),
     "beam_pool_keeps_all": ("1..beam_size", "1..beam_size"),

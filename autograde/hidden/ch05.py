@@ -183,14 +183,16 @@ def _structure(r, fn, name) -> None:
                                           expect=expect, seed=int(rng.integers(0, 1000)))
             vis.check_forget_biases(name, before, after, 1.0 if value is None else value,
                                     atol=1e-12 if dtype == "float64" else 1e-6, skip=("gru.bias_ih_l0",))
-    with r.case("an LSTM without biases: ValueError"):
-        try:
-            call(name, produce, "rnncourse.training:init_lstm", fn, 3, 2, 2, structure="nobias")
-        except CheckFailed as exc:
-            if "ValueError" not in str(exc):
-                raise
-        else:
-            raise CheckFailed(f"{name} on an LSTM with bias=False must raise ValueError")
+    with r.case("an LSTM or an LSTMCell without biases: ValueError"):
+        for structure in ("nobias", "cellnobias"):
+            try:
+                call(name, produce, "rnncourse.training:init_lstm", fn, 3, 2, 2, structure=structure)
+            except CheckFailed as exc:
+                if "ValueError" not in str(exc):
+                    raise
+            else:
+                raise CheckFailed(f"{name} on an {'LSTMCell' if structure == 'cellnobias' else 'LSTM'} with bias=False "
+                                  "must raise ValueError")
 
 
 def _signal(r, fn, name) -> None:
@@ -284,6 +286,7 @@ def check_CharLSTM(cls) -> None:
             for k, f in enumerate(s["forget_bias"]):
                 if f is None or not np.allclose(f, 1.0, atol=1e-6):
                     raise CheckFailed(f"{name}: layer {k}'s forget bias b_ih[H:2H] + b_hh[H:2H] is not 1")
+            vis.default_init_kept(name, model, H)
             vis._char_lstm_shapes(name, model, rng, V, L, H, B, T, 1e-5)
     for case in (10, 11):
         rng = np.random.default_rng(seed(name, case))

@@ -157,6 +157,7 @@ def check_Encoder(cls) -> None:
         vis.encoder_errors(name, model, 6)
         src = vis._tensor([[3, 4], [5, 0]])
         for what, s, l in (("a length -1", src, vis._tensor([2, -1])), ("a 3-D src", src[None], vis._tensor([2, 1])),
+                           ("a 3-D src (B, S, 1)", src[..., None], vis._tensor([2, 1])),
                            ("2-D lengths", src, vis._tensor([[2, 1]]))):
             check_raises(f"{name}.forward with {what}", lambda s=s, l=l: model(s, l), ValueError,
                          "see the docstring's Raises")
@@ -219,7 +220,7 @@ def check_masked_loss(fn) -> None:
                ("targets of shape (B + 1, U)", (lg, vis._tensor(np.zeros((3, 3), int)), mk)),
                ("targets of shape (B, U - 1)", (lg, tg[:, :2], mk[:, :2])),
                ("a mask of shape (B, U + 1)", (lg, tg, vis._tensor(np.ones((2, 4), bool), "bool"))),
-               ("4-D logits", (lg[None], tg, mk)), ("logits of shape (B, U + 1, V)",
+               ("4-D logits", (lg[None], tg, mk)), ("2-D logits (B, U)", (lg[..., 0], tg, mk)), ("logits of shape (B, U + 1, V)",
                                                      (vis._tensor(np.zeros((2, 4, 4)), "float64"), tg, mk)))
         for what, args in bad:
             check_raises(f"{name} with {what}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
@@ -295,7 +296,8 @@ def check_beam_search(fn) -> None:
         with r.case(f"exhaustive case {case}: {label}, V={V}, max_len={L}, B={B}, alpha={alpha}, {penalty!r}, "
                     f"beam_size {K} (every complete sequence)" + (", alpha and penalty left out" if case == 0 else "")):
             kw = {} if case == 0 else dict(alpha=alpha, penalty=penalty)    # case 0: the defaults (0, "length")
-            got = vis.run_beam(name, fn, model, state.clone(), K, L, **kw)
+            _, calls = calls_recorded(ref.beam_search, model, state.clone(), K, L, alpha=alpha, penalty=penalty)
+            got = vis.run_beam(name, fn, model, state.clone(), K, L, expect_calls=len(calls), **kw)
             vis.hypotheses_consistent(name, got, model, state, L, alpha, penalty)
             vis.same_hypotheses(name, got, exact, hide=True, context="(against exhaustive search)")
     for case in cases(10):    # small beams: the reference's rule
@@ -311,10 +313,24 @@ def check_beam_search(fn) -> None:
         state = model.init_state(B) if isinstance(model, HashStep) else vis.start_state(rng.integers(0, L, B))
         with r.case(f"random case {case}: {label}, V={V}, max_len={L}, B={B}, beam_size {K}, "
                     + ", ".join(f"{k}={v!r}" for k, v in kw.items())):
-            got = vis.run_beam(name, fn, model, state.clone(), K, L, **kw)
+            want, calls = calls_recorded(ref.beam_search, model, state.clone(), K, L, **kw)
+            got = vis.run_beam(name, fn, model, state.clone(), K, L, expect_calls=len(calls), **kw)
             vis.hypotheses_consistent(name, got, model, state, L, alpha, penalty, eos=eos, sos=sos)
-            want = ref.beam_search(model, state.clone(), K, L, **kw)
             vis.same_hypotheses(name, got, want, hide=True, context="(against the reference's rule)")
+    with r.case("an item without live hypotheses stops: after step 2 only <eos> is possible (max_len 5)"):
+        rng = np.random.default_rng(seed(name, 300))
+        V = 5
+        probs = rng.dirichlet(np.ones(V), size=(3, V))
+        probs[0, :, :3] = 0.0                # step 1: only tokens 3 and 4, so 2 live hypotheses and a pool
+        probs[0] /= probs[0].sum(-1, keepdims=True)   # that stays below beam_size 3
+        probs[1:, :, :] = 0.0
+        probs[1:, :, S.EOS] = 1.0            # every prefix of length 1 must end now
+        with np.errstate(divide="ignore"):
+            model = TableStep(np.log(probs))
+        state = model.init_state(2)
+        want, calls = calls_recorded(ref.beam_search, model, state.clone(), 3, 5, alpha=0.5)
+        got = vis.run_beam(name, fn, model, state.clone(), 3, 5, expect_calls=len(calls), alpha=0.5)
+        vis.same_hypotheses(name, got, want, hide=True, context="(against the reference's rule)")
     with r.case("beam_size 1 and alpha 0 give greedy decoding's tokens (ties included)"):
         for case in range(3):
             rng = np.random.default_rng(seed(name, 200 + case))
@@ -360,9 +376,25 @@ def check_AttentionDecoder(cls) -> None:
                     f"S={S_}"):
             model = vis.make_model(name, cls, V, E, H, L, score, init_seed=case)
             vis.attention_properties(name, model, np.random.default_rng(seed(name, 50 + case)), V, L, H, B, U, S_, score)
+            _parameter_count(name, model, V, E, H, L, score)
     for score in ("dot", "general", "additive"):
         _copy(r, cls, name, score)
     r.done()
+
+
+def _parameter_count(name, model, V, E, H, L, score) -> None:
+    """The formulas fix the parameters: an embedding, the LSTM, the score's matrices (no
+    biases: W_a; W_q, W_k and v), W_c with b_c and W_out with b_out; nothing else."""
+    import torch
+
+    params = call(name, produce, "rnncourse.training:module_parameters", model)
+    got = sum(int(np.asarray(p).size) for p in params.values())
+    torch.manual_seed(0)
+    want = sum(p.numel() for p in ref.AttentionDecoder(V, E, H, L, score).parameters())
+    if got != want:
+        raise CheckFailed(f"{name}({V}, {E}, {H}, {L}, score={score!r}) has {got} parameters, but the formulas of the "
+                          f"docstring have {want}: the score functions have no biases (nn.Linear(..., bias=False)), "
+                          "v maps H to 1, and there is no other layer")
 
 
 # --------------------------------------------------------------------------- exercise 7
@@ -383,8 +415,15 @@ def check_corpus_bleu(fn) -> None:
     with r.case("edge corpora: one pair, only empty hypotheses, hypotheses shorter than 4 tokens, longer than refs"):
         for hyps, refs in ((["a"], ["a"]), (["", ""], ["a b", "c"]), (["a b", "b c"], ["a b c", "b c"]),
                            (["a b c d e f g"], ["a b c d"]), (["x"], ["x y z w v"]),
-                           (["a a a a", "b"], ["a b c d", "b c"])):
+                           (["a a a a", "b"], ["a b c d", "b c"]),
+                           # unigram matches only, then unigrams and bigrams only: orders smoothed differently
+                           (["a b c d e"], ["a x y z w"]), (["a b c d e f"], ["a b x c d y"]),
+                           (["a b c d e f g h"], ["a b c x y z w v u"])):
             hidden_close(f"{name}({hyps}, {refs})", vis.bleu_of(name, fn, hyps, refs), ref.corpus_bleu(hyps, refs))
+    with r.case("max_order 1 with one hypothesis token: the brevity penalty still applies"):
+        for hyps, refs in ((["a"], ["a b"]), (["b"], ["a b c"]), (["a", ""], ["a", "b c"])):
+            hidden_close(f"{name}({hyps}, {refs}, max_order=1)", vis.bleu_of(name, fn, hyps, refs, max_order=1),
+                         ref.corpus_bleu(hyps, refs, max_order=1))
     with r.case("errors (ValueError): lists of different lengths, empty lists"):
         for h, rf in ((["a b"], []), ([], ["a"]), (["a", "b", "c"], ["a", "b"]), ([], [])):
             check_raises(f"{name}({h}, {rf})", lambda h=h, rf=rf: fn(h, rf), ValueError, "see the docstring's Raises")

@@ -388,14 +388,15 @@ def check_init_forget_bias(init_forget_bias) -> None:
         for v in (0.0, -1.0):
             before, after = init_lstm(name, init_forget_bias, 1, 2, 2, value=v, seed=3, expect=2)
             check_forget_biases(name, before, after, v)
-    with r.case("an nn.LSTM with bias=False: ValueError"):
-        try:
-            call(name, produce, "rnncourse.training:init_lstm", init_forget_bias, 2, 3, 1, structure="nobias")
-        except CheckFailed as exc:
-            if "ValueError" not in str(exc):
-                raise
-        else:
-            raise CheckFailed(f"{name} on an nn.LSTM(bias=False) must raise ValueError (it has no bias to set)")
+    with r.case("an nn.LSTM or an nn.LSTMCell with bias=False: ValueError"):
+        for structure, what in (("nobias", "nn.LSTM(bias=False)"), ("cellnobias", "nn.LSTMCell(bias=False)")):
+            try:
+                call(name, produce, "rnncourse.training:init_lstm", init_forget_bias, 2, 3, 1, structure=structure)
+            except CheckFailed as exc:
+                if "ValueError" not in str(exc):
+                    raise
+            else:
+                raise CheckFailed(f"{name} on an {what} must raise ValueError (it has no bias to set)")
     r.done()
 
 
@@ -520,6 +521,25 @@ def dropout_properties(name, cls, rng, V, E, H, L, p, init_seed=0):
                 context="(dropout must be off in eval mode: use nn.Dropout, not F.dropout(training=True))")
 
 
+def default_init_kept(name, model, H):
+    """Every LSTM parameter but the forget rows of the biases keeps PyTorch's initialisation,
+    uniform in +-1/sqrt(H): nothing else was set (an input-gate row at 1 would show)."""
+    params = call(name, produce, "rnncourse.training:module_parameters", model)
+    bound = 1.0 / np.sqrt(H) + 1e-6
+    for key, value in params.items():
+        leaf = key.rsplit(".", 1)[-1]
+        if not leaf.startswith(("weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l")):
+            continue
+        v = np.asarray(value, dtype=np.float64)
+        if leaf.startswith("bias"):
+            v = np.concatenate([v[:H], v[2 * H:]])       # the forget rows H..2H-1 are the exercise's
+        if v.size and np.abs(v).max() > bound:
+            i = int(np.abs(v).argmax())
+            raise CheckFailed(f"{name}: {key} has an entry {v.flat[i]:.4g} outside PyTorch's initial range +-1/sqrt(H) "
+                              f"= +-{bound:.4g} (outside its forget rows): only the forget bias may be set at "
+                              "construction (rows H..2H-1 of the (i, f, g, o) biases)")
+
+
 def check_CharLSTM(CharLSTM) -> None:
     r = Report("CharLSTM")
     name = "CharLSTM"
@@ -548,6 +568,7 @@ def check_CharLSTM(CharLSTM) -> None:
                 if f is None:
                     raise CheckFailed(f"{name}: its nn.LSTM has no biases (bias=False)")
                 check_close(f"{name}: layer {k}'s forget bias (num_layers={L})", f, np.ones(len(f)), rtol=0, atol=1e-6)
+            default_init_kept(name, model, 5)
     with r.case("dropout = 0.5: the nn.LSTM's dropout is 0.5 when num_layers > 1; in training mode two runs differ "
                 "even with one layer (embeddings and outputs), in eval mode they are equal"):
         for L in (1, 2):

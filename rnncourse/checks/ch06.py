@@ -673,9 +673,10 @@ def same_hypotheses(name, got, want, *, hide=False, context=""):
                         show_expected=not hide)
 
 
-def run_beam(name, fn, model, state, K, max_len, **kw):
+def run_beam(name, fn, model, state, K, max_len, expect_calls=None, **kw):
     """The student's beam search with calls recorded; checks the form and that init_state is
-    left alone; returns (hypotheses, rows per call)."""
+    left alone (and, given ``expect_calls``, that step_fn was called exactly that often: the
+    stopping rule fixes it); returns the hypotheses."""
     B = int(state.shape[1])
     kept = state.clone()
     out, rows = recorded(name, fn, model, state, K, max_len, **kw)
@@ -686,6 +687,10 @@ def run_beam(name, fn, model, state, K, max_len, **kw):
                           "per step for all B x beam_size hypotheses (batched)")
     if any(n > B * K for n in rows):
         raise CheckFailed(f"{name} called step_fn with {max(rows)} rows; expected at most B x beam_size = {B * K}")
+    if expect_calls is not None and len(rows) != expect_calls:
+        raise CheckFailed(f"{name} called step_fn {len(rows)} times; the stopping rule (5) stops every item after "
+                          f"{expect_calls} steps here, and step_fn must not be called once every item has stopped "
+                          "(nor an item stop before the rule says)")
     return hyps
 
 
@@ -755,6 +760,24 @@ def check_beam_search(beam_search) -> None:
     with r.case("batched: B = 3, beam 2, a random table: at most one step_fn call per step, of at most B x beam rows"):
         model = TableStep(S.TableModel.random(4, 3, 7).table)
         run_beam(name, beam_search, model, model.init_state(3), 2, 3)
+    # Stopping (rule 5) fixes the number of step_fn calls.  (a) Step 1 allows tokens 3 and 4 only, then only
+    # <eos> is possible: at step 2 both live hypotheses end, none is left (the pool holds 2 < 3), so 2 calls
+    # for max_len 5.  (b) <eos> has probability 0.9
+    # at step 1, beam 1, alpha 0: the pool {<eos>} (log 0.9) is full and beats the best live log-prob (log 0.1
+    # at most, and descendants only fall), so the search stops after 1 call.
+    with r.case("stopping: no live hypothesis left after step 2 (2 calls for max_len 5); a full pool that no live "
+                "hypothesis can beat after step 1 (1 call for max_len 4)"):
+        p = np.full((3, 5, 5), 0.2)
+        p[0, :, :3], p[0, :, 3:] = 0.0, 0.5   # step 1: tokens 3 and 4 only, so the pool never fills (2 < beam 3)
+        p[1:] = 0.0
+        p[1:, :, S.EOS] = 1.0
+        with np.errstate(divide="ignore"):
+            forced = TableStep(np.log(p))
+        q = np.full((2, 5, 5), 0.025)
+        q[:, :, S.EOS] = 0.9
+        early = TableStep(np.log(q))
+        for model, K, L, calls in ((forced, 3, 5, 2), (early, 1, 4, 1)):
+            run_beam(name, beam_search, model, model.init_state(2), K, L, expect_calls=calls)
     with r.case("errors (ValueError): beam_size 0, max_len 0, alpha < 0, an unknown penalty"):
         st = trap.init_state(1)
         for what, kw in (("beam_size=0", dict(beam_size=0, max_len=3)), ("max_len=0", dict(beam_size=2, max_len=0)),
