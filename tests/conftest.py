@@ -30,3 +30,20 @@ def book_build(tmp_path_factory) -> Path:
 def site(book_build) -> Path:
     """The built HTML site."""
     return book_build / "html"
+
+
+@pytest.fixture(autouse=True)
+def _process_settings_restored():
+    """A test may not leak process-wide settings into the tests after it: the mode
+    variable (a bench script's ``main(["--mode", "full"])`` sets it) and torch's thread
+    count.  Both are put back after every test."""
+    mode = os.environ.get("RNNCOURSE_MODE")
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    if mode is None:
+        os.environ.pop("RNNCOURSE_MODE", None)
+    else:
+        os.environ["RNNCOURSE_MODE"] = mode
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
