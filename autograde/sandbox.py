@@ -358,9 +358,10 @@ def prepare_data_view(target: Path) -> Path:
     """A copy of the course data without what held-out checks score on: what a graded
     notebook may read.
 
-    Missing from the copy: the test split (text, names, labelled lines, translation pairs),
-    the translation pairs' hard split, and the labelled lines of act 5 of the training plays
-    (the genre classifier's held-out lines).  The
+    Missing from the copy: the test split (text, names, labelled lines, translation pairs,
+    captioned images), the translation pairs' hard split, the captioned images'
+    compositional split, and the labelled lines of act 5 of the training plays (the genre
+    classifier's held-out lines).  The
     submission's process never sees them, neither as files nor through the packages they
     are built from (hidden by the sandbox).
     """
@@ -381,6 +382,12 @@ def prepare_data_view(target: Path) -> Path:
         for split in ("train", "valid"):
             if (src / "translation" / f"{split}.tsv").exists():
                 shutil.copy(src / "translation" / f"{split}.tsv", target / "translation" / f"{split}.tsv")
+    if (src / "captions").is_dir():          # chapter 7: train and valid images and captions only
+        (target / "captions").mkdir(parents=True)
+        for split in ("train", "valid"):
+            for ext in ("npz", "json"):
+                if (src / "captions" / f"{split}.{ext}").exists():
+                    shutil.copy(src / "captions" / f"{split}.{ext}", target / "captions" / f"{split}.{ext}")
     for split in ("train", "valid"):
         shutil.copy(src / "shakespeare" / f"{split}.txt", target / "shakespeare" / f"{split}.txt")
         shutil.copy(src / "names" / f"{split}.txt", target / "names" / f"{split}.txt")

