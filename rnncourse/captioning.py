@@ -226,15 +226,15 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 4, wid
 
 
 def draw_attention(image, weights, words: Sequence[str], grid_size=(8, 8), ncols: int = 5,
-                   width: float = FIG_WIDTH, fontsize: float = 10, alpha: float = 0.6):
+                   width: float = FIG_WIDTH, fontsize: float = 10, darken: float = 0.85):
     """The attention of each generated word over the image; returns the figure.
 
     ``image`` (H, W, 3) uint8; ``weights`` (T, gh * gw) the attention weights of the T
     words (row-major cells); ``words`` the T words (``<end>`` included if wanted).  The
-    first panel shows the image, then one panel per word: the image darkened and the
-    weights drawn over it as a grid of cells (``imshow`` with the image's extent, nearest
-    cells, each panel scaled to its own largest weight), titled with the word and its
-    largest weight.
+    first panel shows the image, then one panel per word: the image under a black veil over
+    the grid's cells (drawn by ``imshow`` with the image's extent, one block per cell), fully
+    open at the most-attended cell and ``darken`` opaque where the weight is 0, each panel
+    scaled to its own largest weight, titled with the word and that largest weight.
     """
     import matplotlib.pyplot as plt
 
@@ -256,9 +256,10 @@ def draw_attention(image, weights, words: Sequence[str], grid_size=(8, 8), ncols
     axes.flat[0].imshow(image, interpolation="nearest")
     axes.flat[0].set_title("image", fontsize=max(fontsize, 10))
     for ax, word, row in zip(list(axes.flat)[1:], words, w):
-        ax.imshow((image * 0.35).astype(np.uint8), interpolation="nearest", extent=(0, W, H, 0))
-        ax.imshow(row.reshape(gh, gw), cmap="magma", alpha=alpha, vmin=0, vmax=max(row.max(), 1e-12),
-                  interpolation="nearest", extent=(0, W, H, 0))
+        ax.imshow(image, interpolation="nearest", extent=(0, W, H, 0))
+        shade = np.zeros((gh, gw, 4))                 # black, transparent where the weight is largest
+        shade[..., 3] = darken * (1.0 - row.reshape(gh, gw) / max(row.max(), 1e-12))
+        ax.imshow(shade, interpolation="nearest", extent=(0, W, H, 0))
         ax.set_xlim(0, W), ax.set_ylim(H, 0)
         ax.set_title(f"{word} ({row.max():.2f})", fontsize=max(fontsize, 10))
     fig.tight_layout()

@@ -1,0 +1,252 @@
+"""Chapter 7's measurements: image captioners on the course's drawn scenes.
+
+    python scripts/bench_ch07.py [--mode fast|full] [--out PATH] [--max-steps N] [--eval-limit N] [--dry]
+
+Data: ``rnncourse.captions`` (64 x 64 scenes of one or two shapes, several true captions
+each).  Every model is trained on ``train``, checked on ``valid`` (the only split the
+settings were chosen on) and scored on ``test`` (the training combinations of colour and
+shape) and ``compositional`` (every image shows a colour and shape pair that training never
+shows).  Models, from the reference of chapter 7 (``autograde/reference/ch07.py``), all with
+the same word embedding, hidden size and training loop (``rnncourse.captioning.train_captioner``:
+Adam, the same seeded batches, the same number of steps, gradient norm clipped at 1, the
+mean cross-entropy of the real steps):
+
+* ``init``: ``ConvEncoder`` + ``CaptionDecoder(inject="init")``, the image's mean feature
+  vector as the LSTM's initial state (Show and Tell's choice, roughly);
+* ``input``: the same with ``inject="input"``, the image vector an input at every step;
+* ``attention``: ``ConvEncoder`` + ``AttentionCaptionDecoder`` (Show, Attend and Tell's soft
+  attention over the 8 x 8 grid), with the doubly stochastic penalty (lambda ``ds_lambda``);
+* ``blind``: a ``CaptionDecoder`` fed zero features, i.e. a language model of the captions
+  that never sees the image: the anchor.
+
+Measured: corpus BLEU-4 with all references (``rnncourse.captioning.caption_bleu``: sacrebleu,
+word tokens) and exact match (a caption equal to one of the image's true captions) of greedy
+decoding and of beam search (chapter 6's ``beam_search``, beam 5, raw log-probability) on
+``test`` and ``compositional`` (greedy only on ``valid``); the attention model's hit rate (the
+most-attended cell at a shape word inside the named object's box,
+``rnncourse.captioning.hit_rate`` with the reference ``attention_in_box``) on both splits;
+training and decoding seconds.
+
+On a CPU the script runs torch with ``--threads`` threads (default 1); fast mode takes about
+three minutes on a shared two-core machine.  Full mode is sized for a GPU.  ``--max-steps``
+caps the training steps and ``--eval-limit`` the images per split (start checks); ``--dry``
+shrinks everything to seconds (tests/test_bench_ch07.py).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograde.reference import ch06 as R6  # noqa: E402
+from autograde.reference import ch07 as R7  # noqa: E402
+from rnncourse import captioning as C, captions as cap, env  # noqa: E402
+
+FAST = dict(channels=(8, 16, 32), feature=64, embed=32, hidden=128, attention_size=64, steps=800, batch_size=32,
+            lr=0.005, ds_lambda=0.02, eval_limit=None, eval_batch=500)
+FULL = dict(channels=(16, 32, 64), feature=128, embed=64, hidden=256, attention_size=128, steps=8000, batch_size=64,
+            lr=0.002, ds_lambda=0.02, eval_limit=None, eval_batch=500)
+DRY = dict(channels=(4, 4, 4), feature=8, embed=8, hidden=12, attention_size=8, steps=3, batch_size=8, eval_limit=12,
+           eval_batch=5)
+BEAM = 5
+MAX_LEN = 20
+METHODS = ("greedy", "beam5")
+MODELS = {   # name -> (label, how the image enters)
+    "init": "image as the initial state",
+    "input": "image as an input at every step",
+    "attention": "soft attention over the grid",
+    "blind": "no image (caption language model)",
+}
+SPLITS = ("valid", "test", "compositional")
+SEED = 0
+
+
+def build(name: str, cfg: dict, vocab_size: int):
+    """The model ``model(images, tgt_in) -> logits`` (or ``(logits, weights)``) of ``name``."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(SEED)
+
+    class Captioner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.kind = name
+            if name != "blind":
+                self.encoder = R7.ConvEncoder(3, cfg["channels"], cfg["feature"])
+            if name == "attention":
+                self.decoder = R7.AttentionCaptionDecoder(vocab_size, cfg["embed"], cfg["hidden"], cfg["feature"],
+                                                          cfg["attention_size"])
+            else:
+                self.decoder = R7.CaptionDecoder(vocab_size, cfg["embed"], cfg["hidden"], cfg["feature"],
+                                                 inject="input" if name == "input" else "init")
+
+        def features(self, images):
+            """(grid, pooled) of the images; zeros for the blind model."""
+            if self.kind == "blind":
+                z = images.new_zeros(images.shape[0], cfg["feature"])
+                return z[:, None, :], z
+            return self.encoder(images)
+
+        def forward(self, images, tgt_in):
+            grid, pooled = self.features(images)
+            if self.kind == "attention":
+                return self.decoder(grid, tgt_in)
+            return self.decoder(pooled, tgt_in)
+
+    return Captioner()
+
+
+def attention_step_fn(decoder, grid):
+    """Chapter 6's ``(step_fn, init_state)`` for the attention decoder: the state is
+    ``(h, c, grid)`` with rows along dim 1 (``grid`` as (L, N, D)), so that beam search keeps
+    each hypothesis with its image; ``step_fn.weights`` keeps the last step's weights."""
+    import torch
+
+    h, c = decoder.init_state(grid)
+
+    def step_fn(tokens_prev, state):
+        h, c, g = state
+        logits, (h, c), p = decoder.step(g.transpose(0, 1), tokens_prev, (h[0], c[0]))
+        step_fn.weights = p
+        return torch.log_softmax(logits, dim=-1), (h[None], c[None], g)
+
+    return step_fn, (h[None], c[None], grid.transpose(0, 1).contiguous())
+
+
+def decode(model, images, vocab, method: str, chunk: int, device):
+    """Captions of uint8 images (and, for the attention model under greedy decoding, the
+    weights of every generated word and of ``<end>``, (words + 1, L) numpy per caption)."""
+    import torch
+
+    texts, maps = [], []
+    with torch.no_grad():
+        for i in range(0, len(images), chunk):
+            x = torch.from_numpy(cap.to_tensor_images(np.asarray(images[i:i + chunk]))).to(device)
+            grid, pooled = model.features(x)
+            if model.kind == "attention":
+                step_fn, init = attention_step_fn(model.decoder, grid)
+            else:
+                step_fn, init = R7.caption_step_fn(model.decoder, pooled)
+            if method == "greedy" and model.kind == "attention":
+                # greedy decoding written out, to keep the weights of every step
+                state, prev = init, torch.full((len(x),), cap.START, dtype=torch.int64, device=device)
+                tokens, weights = [], []
+                for _ in range(MAX_LEN):
+                    logp, state = step_fn(prev, state)
+                    prev = logp.argmax(dim=1)
+                    tokens.append(prev)
+                    weights.append(step_fn.weights)
+                tokens = torch.stack(tokens, 1).cpu().tolist()
+                weights = torch.stack(weights, 1).cpu().numpy()
+                out = [vocab.decode(row) for row in tokens]
+                maps += [w[:len(t.split()) + 1] for t, w in zip(out, weights)]
+            elif method == "greedy":
+                tokens, _ = R6.greedy_decode(step_fn, init, len(x), MAX_LEN, sos=cap.START, eos=cap.END)
+                out = [vocab.decode(row) for row in tokens.cpu().tolist()]
+            else:
+                res = R6.beam_search(step_fn, init, BEAM, MAX_LEN, sos=cap.START, eos=cap.END)
+                out = [vocab.decode(r[0][0]) if r else "" for r in res]
+            texts += out
+    return texts, maps
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=["fast", "full"], default=env.mode())
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--max-steps", type=int, default=None, help="cap the training steps (a start check)")
+    ap.add_argument("--eval-limit", type=int, default=None, help="score only the first N images of each split")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads on a CPU (default 1)")
+    ap.add_argument("--dry", action="store_true", help="tiny sizes, for the tests")
+    args = ap.parse_args(argv)
+    os.environ[env.MODE_VARIABLE] = args.mode
+    cfg = dict(env.pick(fast=FAST, full=FULL))
+    if args.dry:
+        cfg.update(DRY)
+    if args.max_steps is not None:
+        cfg["steps"] = min(cfg["steps"], args.max_steps)
+    if args.eval_limit is not None:
+        cfg["eval_limit"] = args.eval_limit
+
+    import torch
+
+    device = env.device()
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    t_all = time.perf_counter()
+    vocab = cap.vocab()
+    train = cap.load("train")
+    index, texts = cap.training_pairs("train")
+    splits = {s: cap.load(s, limit=cfg["eval_limit"]) for s in SPLITS}
+    loss_fn = lambda lg, t, m: R7.temporal_softmax_loss(lg, t, m, reduction="token")   # noqa: E731
+
+    results = {}
+    for name, label in MODELS.items():
+        model = build(name, cfg, len(vocab)).to(device)
+        t0 = time.perf_counter()
+        losses = C.train_captioner(model, train.images, index, texts, vocab, steps=cfg["steps"],
+                                   batch_size=cfg["batch_size"], lr=cfg["lr"], seed=SEED, device=str(device),
+                                   loss_fn=loss_fn, doubly_stochastic=cfg["ds_lambda"] if name == "attention" else 0.0)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        train_s = time.perf_counter() - t0
+        model.eval()
+        every = max(1, len(losses) // 50)
+        res = {"label": label, "image": name != "blind", "attention": name == "attention",
+               "train_s": round(train_s, 2), "steps": int(len(losses)),
+               "final_train_loss": float(np.mean(losses[-max(1, len(losses) // 20):])),
+               "loss_curve": {"every": every, "loss": [round(float(np.mean(losses[i:i + every])), 4)
+                                                       for i in range(0, len(losses), every)]},
+               "parameters": int(sum(p.numel() for p in model.parameters())), "splits": {}}
+        for split, data in splits.items():
+            res["splits"][split] = {"n": len(data.images)}
+            for method in (("greedy",) if split == "valid" else METHODS):
+                t0 = time.perf_counter()
+                hyps, maps = decode(model, data.images, vocab, method, cfg["eval_batch"], device)
+                dec_s = time.perf_counter() - t0
+                row = {"bleu": C.caption_bleu(hyps, data.captions), "exact_match": C.exact_match(hyps, data.captions),
+                       "decode_s": round(dec_s, 3), "distinct": len(set(hyps))}
+                if method == "greedy" and split != "valid":
+                    row["examples"] = [{"output": h, "references": refs[:3], "right": h in refs}
+                                       for h, refs in zip(hyps[:6], data.captions[:6])]
+                if maps:
+                    row["hit_rate"] = C.hit_rate(hyps, maps, data.objects, R7.attention_in_box)
+                res["splits"][split][method] = row
+                hit = f" hit {row['hit_rate']['rate']}" if maps else ""
+                print(f"{name:9} {split:13} {method:6} BLEU {row['bleu']:6.2f} exact {row['exact_match']:.4f}{hit} "
+                      f"({dec_s:.1f} s)", flush=True)
+        results[name] = res
+        print(f"{name:9} trained {len(losses)} steps in {train_s:.1f} s, final loss {res['final_train_loss']:.4f}",
+              flush=True)
+
+    extra = [f"--max-steps {args.max_steps}"] * (args.max_steps is not None) + \
+            [f"--eval-limit {args.eval_limit}"] * (args.eval_limit is not None) + \
+            [f"--threads {args.threads}"] * (args.threads != 1) + ["--dry"] * args.dry
+    out = args.out or REPO / "results" / ("ch07_captioning.json" if args.mode == "fast" else "ch07_captioning_full.json")
+    report = dict(
+        command=" ".join([f"python scripts/bench_ch07.py --mode {args.mode}", *extra]), mode=args.mode,
+        dry=bool(args.dry), date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        machine=env.machine_info(), device=str(device), threads=torch.get_num_threads(),
+        settings=dict(cfg, channels=list(cfg["channels"]), beam_size=BEAM, max_len=MAX_LEN, seed=SEED,
+                      train_images=len(train.images), train_pairs=len(texts), vocab=len(vocab),
+                      methods=list(METHODS), held_out=[list(p) for p in cap.HELD_OUT], tuned_on="valid"),
+        models=results, runtime_s=round(time.perf_counter() - t_all, 1),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {out} in {report['runtime_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
