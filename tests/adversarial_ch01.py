@@ -9,12 +9,21 @@ would aim at (the gradebook, the solutions, other submissions) are those of ``co
 from __future__ import annotations
 
 import copy
+import csv
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests import fixtures_ch01
-from tests.submissions import ROOT, answer_sources, filled, load, student_notebook
+from autograde.sandbox import bubblewrap_works
+from tests.submissions import ROOT, answer_sources, course_copy, filled, load, student_notebook
 
 A = "ch01_ngrams"
 MLE = "mle_prob_tests"
@@ -303,15 +312,42 @@ def malformed() -> dict[str, tuple[object, Expect]]:
 
 
 def honest() -> dict[str, tuple[object, Expect]]:
-    return {
+    """Honest submissions: the reference, a correct alternative, the untouched notebook
+    and one planted bug per answer cell (fixtures_ch01.BUGS): each must be graded as if
+    it were alone in the class."""
+    out = {
         "honest-reference": (filled(A), Expect(status="graded")),
         "honest-alternative": (filled(A, fixtures_ch01.ALTERNATIVES), Expect(status="graded")),
         "honest-untouched": (student_notebook(A), Expect(everything=True, status="graded")),
-        "honest-bug-kneser-ney": (filled(A, {"kneser_ney_prob": fixtures_ch01.BUGS["kneser_ney_prob"]}),
-                                  Expect(lose=("kneser_ney_prob_tests",), status="graded")),
-        "honest-bug-sample": (filled(A, {"sample": fixtures_ch01.BUGS["sample"]}),
-                              Expect(lose=("sample_tests",), status="graded")),
     }
+    for gid, src in fixtures_ch01.BUGS.items():
+        out[f"honest-bug-{gid}"] = (filled(A, {gid: src}), Expect(lose=(f"{gid}_tests",), status="graded"))
+    return out
+
+
+def mishaps() -> dict[str, tuple[object, Expect]]:
+    """What goes wrong with honest students' files (tests/test_grading.py reads these
+    rows): a truncated upload, an old format, another assignment's graded cells, a
+    deleted test cell, an answer that kills its process and one that never ends."""
+    out: dict[str, tuple[object, Expect]] = {}
+    out["badjson"] = (b'{"cells": [ {"cell_type": "code", ', Expect(not_graded="invalid-json"))
+    nb3 = copy.deepcopy(filled(A))
+    nb3["nbformat"] = 3
+    out["oldformat"] = (nb3, Expect(not_graded="invalid-notebook"))
+    other = copy.deepcopy(filled(A))
+    for cell in other["cells"]:  # graded cells of some other assignment
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta:
+            meta["grade_id"] = "ch99_" + meta["grade_id"]
+    out["otherassignment"] = (other, Expect(not_graded="wrong-assignment"))
+    missing = copy.deepcopy(filled(A))
+    missing["cells"] = [c for c in missing["cells"]
+                        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "perplexity_tests"]
+    out["deletedtest"] = (missing, Expect(problem="restored"))
+    out["crasher"] = (filled(A, {"mle_prob": "import os\nos._exit(1)"}), Expect(lose=(MLE,), status="crash"))
+    out["looper"] = (filled(A, {"add_k_prob": "while True:\n    pass"}),
+                     Expect(lose=("add_k_prob_tests",), status="timeout"))
+    return out
 
 
 def build(course: Path, token: str, port: int) -> dict[str, tuple[object, Expect]]:
@@ -320,8 +356,72 @@ def build(course: Path, token: str, port: int) -> dict[str, tuple[object, Expect
         body = (WRONG_MLE if atk.wrong else _ref()) + "\n" + atk.code.strip() + "\n"
         subs[f"attack-{atk.name}"] = (filled(A, {"mle_prob": body}), atk.expect)
     subs.update({f"broken-{k}": v for k, v in malformed().items()})
+    subs.update(mishaps())
     return subs
 
 
 def as_bytes(nb: object) -> bytes:
     return nb if isinstance(nb, bytes) else json.dumps(nb).encode()
+
+
+# --------------------------------------------------------------------------- the class, graded once
+ENV = {"RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "20", "RNNCOURSE_TEST_TIMEOUT": "60",
+       "RNNCOURSE_SCRATCH_BYTES": str(200 * 2**20)}
+
+
+class Listener:
+    """A TCP server on the grading machine that records whatever reaches it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(2)
+            try:
+                self.received.append(conn.recv(1000) or b"<connected>")
+            except OSError:
+                self.received.append(b"<connected>")
+            conn.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def grade_class(tmp: Path) -> dict:
+    """Grade every submission of :func:`build` in ONE batch with two workers, as an
+    instructor would (``python -m autograde run`` on a Canvas export), while a TCP server
+    on this machine records any connection.  Returns the course copy, the submissions,
+    the CSV rows by student, the command's output, the attack token and the listener."""
+    ok, why = bubblewrap_works()
+    assert ok, f"these tests need bubblewrap (apt-get install bubblewrap; `make test` installs it): {why}"
+    course = course_copy(tmp)
+    token = uuid.uuid4().hex[:12]
+    listener = Listener()
+    subs = build(course, token, listener.port)
+    archive = tmp / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (sid, (nb, _)) in enumerate(subs.items()):
+            zf.writestr(f"{sid}_{1000 + i}_{5000 + i}_{A}.ipynb", as_bytes(nb))
+    proc = subprocess.run([sys.executable, "-m", "autograde", "run", A, str(archive), "--workers", "2"], cwd=course,
+                          capture_output=True, text=True, timeout=3000, env={**os.environ, **ENV})
+    listener.close()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(course / "autograde" / f"grades_{A}.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    return {"course": course, "subs": subs, "rows": rows, "out": proc.stdout, "token": token,
+            "listener": listener, "tmp": tmp}

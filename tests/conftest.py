@@ -1,4 +1,6 @@
-"""Shared fixtures: one build of the book per test session (tests/test_book.py, tests/test_site.py)."""
+"""Shared fixtures: one build of the book per test session (tests/test_book.py,
+tests/test_site.py) and one graded class of chapter 1 (tests/test_adversarial.py,
+tests/test_grading.py)."""
 from __future__ import annotations
 
 import os
@@ -30,6 +32,16 @@ def book_build(tmp_path_factory) -> Path:
 def site(book_build) -> Path:
     """The built HTML site."""
     return book_build / "html"
+
+
+@pytest.fixture(scope="session")
+def ch01_class(tmp_path_factory) -> dict:
+    """Chapter 1's class, hostile, malformed and honest submissions mixed, graded in one
+    batch (``tests/adversarial_ch01.py: grade_class``); both the grader's attack tests and
+    the grading round trip read it, so the class is graded once per session."""
+    from tests import adversarial_ch01
+
+    return adversarial_ch01.grade_class(tmp_path_factory.mktemp("ch01-class"))
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ Expectations:
 """
 from __future__ import annotations
 
-import copy
 import csv
 import os
 from pathlib import Path
@@ -58,34 +57,13 @@ def _grade_class(tmp: Path, assignment: str, subs: dict[str, object]):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("grading")
-    subs: dict[str, object] = {
-        "reference": filled(A),
-        "untouched": student_notebook(A),
-        "alternative": filled(A, fixtures_ch01.ALTERNATIVES),
-    }
-    for gid, src in fixtures_ch01.BUGS.items():
-        subs[f"bug-{gid}"] = filled(A, {gid: src})
-    subs["badjson"] = b'{"cells": [ {"cell_type": "code", '  # truncated upload
-    nb3 = copy.deepcopy(filled(A))
-    nb3["nbformat"] = 3
-    subs["oldformat"] = nb3
-    other = copy.deepcopy(filled(A))
-    for cell in other["cells"]:  # graded cells of some other assignment
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if meta:
-            meta["grade_id"] = "ch99_" + meta["grade_id"]
-    subs["otherassignment"] = other
-    missing = copy.deepcopy(filled(A))
-    missing["cells"] = [c for c in missing["cells"]
-                        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "perplexity_tests"]
-    subs["deletedtest"] = missing
-
-    subs["crasher"] = filled(A, {"mle_prob": "import os\nos._exit(1)"})          # kills its kernel
-    subs["looper"] = filled(A, {"add_k_prob": "while True:\n    pass"})         # never finishes
-
-    return _grade_class(tmp, A, subs)
+def graded(ch01_class):
+    """Chapter 1's class is graded once per session together with the hostile submissions
+    (tests/conftest.py ``ch01_class``; the submissions are tests/adversarial_ch01.py's
+    ``honest()`` and ``mishaps()``): the reference, a correct alternative, the untouched
+    notebook, one planted bug per answer cell, a truncated upload, an old format, another
+    assignment's notebook, a deleted test cell, a crash and an endless loop."""
+    return ch01_class["course"], ch01_class["out"], ch01_class["rows"]
 
 
 def _score(row, gid, assignment=A):
@@ -96,7 +74,7 @@ def _score(row, gid, assignment=A):
 def test_reference_and_alternative_get_full_marks(graded):
     _, _, rows = graded
     points = _points()
-    for sid in ("reference", "alternative"):
+    for sid in ("honest-reference", "honest-alternative"):
         row = rows[sid]
         assert row["status"] == "graded", row
         for gid, pts in points.items():
@@ -106,7 +84,7 @@ def test_reference_and_alternative_get_full_marks(graded):
 
 def test_untouched_notebook_scores_zero_everywhere(graded):
     _, _, rows = graded
-    row = rows["untouched"]
+    row = rows["honest-untouched"]
     assert row["status"] == "graded"
     for gid in _points():
         assert _score(row, gid) == 0.0, gid
@@ -116,7 +94,7 @@ def test_untouched_notebook_scores_zero_everywhere(graded):
 @pytest.mark.parametrize("answer", sorted(fixtures_ch01.BUGS))
 def test_a_planted_bug_costs_exactly_its_exercise(graded, answer):
     _, _, rows = graded
-    row = rows[f"bug-{answer}"]
+    row = rows[f"honest-bug-{answer}"]
     points = _points()
     for gid, pts in points.items():
         expected = 0.0 if gid == f"{answer}_tests" else pts
@@ -145,9 +123,9 @@ def test_malformed_submissions_are_reported_by_name(graded):
 
 def test_feedback_and_reports_are_written(graded):
     course, _, rows = graded
-    fb = course / "autograde" / "feedback" / "bug-kneser_ney_prob" / A / f"{A}.html"
+    fb = course / "autograde" / "feedback" / "honest-bug-kneser_ney_prob" / A / f"{A}.html"
     assert fb.exists()
-    report = json.loads((course / "autograde" / "reports" / A / "bug-kneser_ney_prob.json").read_text())
+    report = json.loads((course / "autograde" / "reports" / A / "honest-bug-kneser_ney_prob.json").read_text())
     failed = [t for t in report["tests"] if t["status"] == "fail"]
     assert [t["test"] for t in failed] == ["kneser_ney_prob_tests"]
     assert "kneser_ney_prob" in failed[0]["message"] and "outside tolerance" in failed[0]["message"]
