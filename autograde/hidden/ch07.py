@@ -106,6 +106,9 @@ def check_ConvEncoder(cls) -> None:
             N, Hc, Wc = 1, 1, 1
         with r.case(f"random case {case}: ConvEncoder({in_ch}, {channels}, {D}), N={N}, images {Hc * f} x {Wc * f}"):
             vis.encoder_case(name, cls, rng, (in_ch, channels, D), N, Hc * f, Wc * f, init_seed=case)
+    with r.case("ConvEncoder() with every argument left out (3, (16, 32, 64), 64) on two 64 x 32 images"):
+        rng = np.random.default_rng(seed(name, 10))
+        vis.encoder_case(name, cls, rng, (3, (16, 32, 64), 64), 2, 64, 32, init_seed=10, defaults=True)
     with r.case("errors (ValueError): H, W not divisible by 2 ** stages (3 stages), channels other than in_channels"):
         model = vis.make_model(name, cls, 2, (2, 2, 3), 4, init_seed=9)
         for shape in ((1, 2, 12, 8), (1, 2, 8, 20), (1, 3, 8, 8), (2, 1, 16, 8)):
@@ -127,8 +130,9 @@ def check_CaptionDecoder(cls) -> None:
         if case == 0:
             N, T = 1, 1
         inject = ("init", "input")[case % 2]
-        with r.case(f"random case {case}: CaptionDecoder({V}, {E}, {H}, {D}, {inject!r}), N={N}, T={T}"):
-            vis.decoder_case(name, cls, rng, V, E, H, D, inject, N, T, init_seed=case)
+        with r.case(f"random case {case}: CaptionDecoder({V}, {E}, {H}, {D}, "
+                    f"{'inject left out' if case == 2 else repr(inject)}), N={N}, T={T}"):
+            vis.decoder_case(name, cls, rng, V, E, H, D, inject, N, T, init_seed=case, default=case == 2)
     with r.case("errors (ValueError): inject='', inject=None"):
         for bad in ("", None):
             check_raises(f"{name}(7, 3, 5, 4, {bad!r})",
@@ -150,6 +154,7 @@ def check_temporal_softmax_loss(fn) -> None:
         N, T, V = int(rng.integers(1, 6)), int(rng.integers(1, 8)), int(rng.integers(2, 10))
         dtype = "float32" if case in (2, 5) else "float64"
         red = ("caption", "token")[case % 2]
+        kw = {} if case == 4 else dict(reduction=red)
         lg = rng.normal(0, float(rng.uniform(0.5, 5)), (N, T, V))
         mask = rng.random((N, T)) < float(rng.uniform(0.2, 0.9))
         if case == 1:
@@ -157,9 +162,10 @@ def check_temporal_softmax_loss(fn) -> None:
         mask.flat[int(rng.integers(mask.size))] = True
         tg = rng.integers(0, V, (N, T))
         jl, jt = vis.junk(rng, lg, tg, mask, V)
-        with r.case(f"random case {case}: N={N}, T={T}, V={V}, {dtype}, reduction={red!r}, {int(mask.sum())} real "
+        with r.case(f"random case {case}: N={N}, T={T}, V={V}, {dtype}, "
+                    f"{'reduction left out' if not kw else f'reduction={red!r}'}, {int(mask.sum())} real "
                     "steps, junk at the others"):
-            got = vis.loss_value(name, fn, jl, jt, mask, dtype, reduction=red)
+            got = vis.loss_value(name, fn, jl, jt, mask, dtype, **kw)
             lg_t = torch.as_tensor(lg).to(getattr(torch, dtype)).requires_grad_(True)
             want = ref.temporal_softmax_loss(lg_t, torch.as_tensor(tg), torch.as_tensor(mask), red)
             hidden_close(f"{name}(..., reduction={red!r})", got, float(want.detach()), dtype=dtype)
@@ -193,11 +199,28 @@ def check_sample_captions(fn) -> None:
                          eos_bias=float(rng.uniform(0.0, 1.5)))
         state = model.init_state(N)
         with r.case(f"random case {case}: a prefix-hash scorer, V={V}, N={N}, max_len={L}, temperature 0"):
-            (tokens, lengths, rows, _), = vis.run_sampler(name, fn, model, state, N, L, temperature=0.0,
-                                                          seed=int(rng.integers(1000)))
+            (tokens, lengths, rows, moved), = vis.run_sampler(name, fn, model, state, N, L, temperature=0.0,
+                                                              seed=int(rng.integers(1000)))
             (want_t, want_l), _ = calls_recorded(ref.sample_captions, model, state.clone(), N, L, temperature=0.0)
             hidden_equal(f"{name}(temperature=0): tokens", tokens, want_t.numpy())
             hidden_equal(f"{name}(temperature=0): lengths", lengths, want_l.numpy())
+            if moved:
+                raise CheckFailed(f"{name}(temperature=0) drew from rng: the argmax draws nothing")
+    for case in cases(3):
+        rng = np.random.default_rng(seed(name, 30 + case))
+        V, L, N = int(rng.integers(4, 7)), int(rng.integers(2, 6)), int(rng.integers(3, 7))
+        p = rng.integers(1, 3, (L, V, V)).astype(float)        # small integer ratios: many exact ties
+        p[:, :, 2] += float(rng.integers(0, 3))                 # END more or less likely
+        model = TableStep(np.log(p / p.sum(-1, keepdims=True)))
+        state = vis.start_state(rng.integers(0, L, N))
+        with r.case(f"table with exact ties {case}: V={V}, N={N} rows started at different steps, max_len={L}, "
+                    "temperature 0 (ties to the lowest id)"):
+            (tokens, lengths, rows, moved), = vis.run_sampler(name, fn, model, state, N, L, temperature=0.0, seed=1)
+            (want_t, want_l), _ = calls_recorded(ref.sample_captions, model, state.clone(), N, L, temperature=0.0)
+            hidden_equal(f"{name}(temperature=0): tokens", tokens, want_t.numpy())
+            hidden_equal(f"{name}(temperature=0): lengths", lengths, want_l.numpy())
+            if moved:
+                raise CheckFailed(f"{name}(temperature=0) drew from rng: the argmax draws nothing")
     for case in cases(3):
         rng = np.random.default_rng(seed(name, 50 + case))
         V = int(rng.integers(4, 8))
@@ -211,10 +234,15 @@ def check_sample_captions(fn) -> None:
         model = TableStep(table)
         n = 3000
         with r.case(f"random distribution {case}: V={V}, temperature {T}, {n} rows, first tokens"):
-            (tokens, _, _, _), = vis.run_sampler(name, fn, model, vis.start_state([0] * n), n, 1, temperature=T,
-                                                 seed=int(rng.integers(1000)))
+            runs = vis.run_sampler(name, fn, model, vis.start_state([0] * n), n, 1, temperature=T,
+                                   seed=int(rng.integers(1000)), runs=2, global_seed=case)
             q = vis.tempered(np.where(np.isfinite(table[0, 1]), np.exp(table[0, 1]), 0.0), T)
-            vis.distribution(name, tokens[:, 0], q, what="first tokens")
+            vis.distribution(name, runs[0][0][:, 0], q, what="first tokens")
+            if not runs[0][3]:
+                raise CheckFailed(f"{name} did not draw from rng (temperature {T})")
+            if not np.array_equal(runs[0][0], runs[1][0]):
+                raise CheckFailed(f"{name}: two runs with generators of the same seed gave different captions: "
+                                  "randomness comes from rng only, not from torch's global generator")
     with r.case("errors (ValueError): temperature -1, max_len 0 and -3"):
         model = TableStep(np.log(np.full((1, 4, 4), 0.25)))
         st = vis.start_state([0])
@@ -320,7 +348,23 @@ def check_attention_in_box(fn) -> None:
         w = rng.integers(0, 4, (K, gh * gw)).astype(np.float64)      # small integers: many ties
         x0, y0 = rng.integers(0, W, K), rng.integers(0, H, K)
         boxes = np.stack([x0, y0, x0 + rng.integers(1, W + 1, K), y0 + rng.integers(1, H + 1, K)], 1)
-        with r.case(f"random case {case}: K={K}, grid {gh} x {gw}, image {H} x {W}, ties in the weights"):
+        if case >= 3:   # boxes with an edge exactly on the attended cell's centre
+            k = w.argmax(1)
+            cx, cy = (k % gw + 0.5) * W / gw, (k // gw + 0.5) * H / gh
+            H, W = 2 * H, 2 * W                        # even blocks: integer centres
+            cx, cy = 2 * cx, 2 * cy
+            side = rng.integers(0, 4, K)
+            boxes = np.stack([cx - 3, cy - 3, cx + 3, cy + 3], 1).astype(np.int64)
+            # x0 or y0 on the centre: inside; x1 or y1 on it: outside (exclusive)
+            boxes[np.arange(K), side] = np.stack([cx, cy, cx, cy], 1)[np.arange(K), side]
+        with r.case(f"random case {case}: K={K}, grid {gh} x {gw}, image {H} x {W}, ties in the weights"
+                    + (", box edges on the centres" if case >= 3 else "")):
             got = vis.run_in_box(name, fn, w, (gh, gw), (H, W), boxes)
             hidden_equal(f"{name}(...)", got, ref.attention_in_box(w, (gh, gw), (H, W), boxes))
+    with r.case("errors (ValueError): L != gh * gw, 1-D weights, boxes (K, 5), boxes for K - 1 pairs"):
+        for what, args in (("L = 5 for a 2 x 3 grid", (np.zeros((2, 5)), (2, 3), (6, 6), np.zeros((2, 4)))),
+                           ("1-D weights", (np.zeros(6), (2, 3), (6, 6), np.zeros((1, 4)))),
+                           ("boxes (K, 5)", (np.zeros((2, 6)), (2, 3), (6, 6), np.zeros((2, 5)))),
+                           ("boxes (K - 1, 4)", (np.zeros((2, 6)), (2, 3), (6, 6), np.zeros((1, 4))))):
+            check_raises(f"{name} with {what}", lambda args=args: fn(*args), ValueError, "see the docstring's Raises")
     r.done()

@@ -74,7 +74,7 @@ def check_parameter_shapes(name, params, want, formula):
     got = sorted(tuple(np.shape(p)) for p in params.values())
     want = sorted(tuple(s) for s in want)
     if got != want:
-        raise CheckFailed(f"{name}: its parameters have shapes {got}; {formula} has {want} "
+        raise CheckFailed(f"{name}: its parameters have shapes {got}; expected those of {formula}: {want} "
                           f"({sum(int(np.prod(s)) for s in want)} numbers, yours {sum(int(np.prod(s)) for s in got)})")
 
 
@@ -435,14 +435,14 @@ def check_consistent(name, tokens, lengths, rows, max_len):
         n = row.index(END) + 1 if END in row else max_len
         if int(lengths[b]) != n:
             raise CheckFailed(f"{name}: row {b} is {row}: its length is {n} (tokens up to and including END, or "
-                              f"max_len), you returned {int(lengths[b])}")
+                              f"max_len); expected {n}, got {int(lengths[b])}")
         if any(t != PAD for t in row[n:]):
             raise CheckFailed(f"{name}: row {b} is {row}: after END every token must be PAD (0)")
     want = [int((lengths > t).sum()) for t in range(max_len)]
     want = [w for w in want if w > 0]
     if list(rows) != want:
-        raise CheckFailed(f"{name} called step_fn with {list(rows)} rows; the rows not finished before each step are "
-                          f"{want} (finished rows are not fed again: select the state's rows with index_select(1, ...); "
+        raise CheckFailed(f"{name} called step_fn with {list(rows)} rows; expected {want}, the rows not finished "
+                          f"before each step (finished rows are not fed again: select the state's rows with index_select(1, ...); "
                           "no call once every row has ended)")
 
 
@@ -610,7 +610,7 @@ def check_caption_step_fn(caption_step_fn) -> None:
     name = "caption_step_fn"
     rng = np.random.default_rng(75)
     for inject, seed in (("input", 1), ("init", 2)):
-        V, D, H, L = 5, 3, 4, 3
+        V, D, H, L = 5, 2, 4, 3
         feats = rng.normal(0, 1.5, (3, D))
         with r.case(f"a toy decoder (inject={inject!r}, V={V}), 3 different images: exhaustive search "
                     "(rnncourse.search.brute_force, which reorders and repeats rows) with your step_fn = the decoder "
@@ -621,6 +621,8 @@ def check_caption_step_fn(caption_step_fn) -> None:
         feats = rng.normal(0, 1, (1, 3))
         got = run_caption_step_fn(name, caption_step_fn, 4, 3, 2, 3, "input", feats, 1)
         same_lists(name, got, toy_brute_force(4, 3, 2, 3, "input", feats, 1))
+        got = run_caption_step_fn(name, caption_step_fn, 4, 3, 2, 3, "init", feats, 2)
+        same_lists(name, got, toy_brute_force(4, 3, 2, 3, "init", feats, 2))
     r.done()
 
 
@@ -723,9 +725,11 @@ def run_maps(name, fn, weights, grid_size, image_size):
     kept = weights.copy() if isinstance(weights, np.ndarray) else weights.clone()
     out = call(name, fn, weights, grid_size, image_size)
     if isinstance(weights, np.ndarray) and not isinstance(out, np.ndarray):
-        raise CheckFailed(f"{name}: numpy weights in, numpy out; got {type(out).__name__}")
+        raise CheckFailed(f"{name} must return a numpy array for numpy weights (numpy in, numpy out), got "
+                          f"{type(out).__name__}")
     if _is_tensor(weights) and not _is_tensor(out):
-        raise CheckFailed(f"{name}: a tensor in, a tensor out; got {type(out).__name__}")
+        raise CheckFailed(f"{name} must return a tensor for tensor weights (a tensor in, a tensor out), got "
+                          f"{type(out).__name__}")
     check_unchanged("weights", weights, kept, who=name)
     check_dtype(f"{name}: the maps (of the weights' dtype)", out, to_numpy(weights).dtype)
     return to_numpy(out)
