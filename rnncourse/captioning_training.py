@@ -47,7 +47,7 @@ class ToyCaptionDecoder:
 
         f = features.to(torch.float64)
         if self.inject == "init":
-            return torch.tanh(f @ self.U)[None], torch.tanh(f @ self.C)[None]
+            return torch.tanh(f @ self.U.to(f.device))[None], torch.tanh(f @ self.C.to(f.device))[None]
         z = torch.zeros(1, f.shape[0], self.hidden_size, dtype=torch.float64, device=f.device)
         return z, z.clone()
 
@@ -58,12 +58,13 @@ class ToyCaptionDecoder:
         if features.shape[0] != tokens.shape[0] or h.shape[1] != tokens.shape[0]:
             raise ValueError(f"features ({features.shape[0]} rows), tokens ({tokens.shape[0]}) and state "
                              f"({h.shape[1]}) must have the same rows")
-        pre = h[0] @ self.A + self.E[tokens] + 0.5 * c[0]
+        dev = h.device                     # the weights follow the state (CUDA when grading on a GPU)
+        pre = h[0] @ self.A.to(dev) + self.E.to(dev)[tokens.to(dev)] + 0.5 * c[0]
         if self.inject == "input":
-            pre = pre + features.to(torch.float64) @ self.U
+            pre = pre + features.to(device=dev, dtype=torch.float64) @ self.U.to(dev)
         h2 = torch.tanh(pre)
         c2 = 0.5 * c[0] + 0.5 * h2
-        return h2 @ self.O + self.bias, (h2[None], c2[None])
+        return h2 @ self.O.to(dev) + self.bias.to(dev), (h2[None], c2[None])
 
     def forward(self, features, tgt_in):
         import torch

@@ -320,6 +320,9 @@ MORE_BUGS = {
         'nll = F.cross_entropy(logits[mask], targets[mask], reduction="sum")',
         'nll = (F.cross_entropy(logits.flatten(0, 1), torch.where(mask, targets, 0).flatten(), reduction="none")'
         ' * mask.flatten()).sum()'))),
+    "loss_always_float64": ("temporal_softmax_loss", _edit(_LOSS, (
+        'return nll / logits.shape[0] if reduction == "caption" else nll / mask.sum()',
+        'return (nll / logits.shape[0] if reduction == "caption" else nll / mask.sum()).double()'))),
     "loss_detached": ("temporal_softmax_loss", _edit(_LOSS, ("F.cross_entropy(logits[mask],", "F.cross_entropy(logits[mask].detach(),"))),
     "sample_draws_at_zero": ("sample_captions", _edit(_SAMPLE, ("            word = log_probs.argmax(dim=1)\n",
                                                                 "            word = log_probs.argmax(dim=1)\n"

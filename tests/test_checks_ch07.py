@@ -45,6 +45,7 @@ PROMISE_MESSAGES = {
     "loss_returns_float": ("must return a 0-dim torch tensor", "must return a 0-dim torch tensor"),
     "loss_multiplies_by_mask": ("NaN", "NaN"),
     "loss_detached": ("differentiable", "differentiable"),
+    "loss_always_float64": ("promises dtype float32, got dtype float64", "promises dtype float32, got dtype float64"),
     "sample_draws_at_zero": ("drew from rng", "drew from rng"),
     "sample_ties_to_highest_id": ("a tie to the lowest id", "ties"),
     "sample_global_generator": ("did not draw from rng", "did not draw from rng"),

@@ -356,3 +356,46 @@ def test_ch06_each_planted_bug_costs_exactly_its_exercise(graded_ch06, sid):
     for gid, pts in _points(C6).items():
         lost = gid[: -len("_tests")] in planted[sid]
         assert _score(row, gid, C6) == (0.0 if lost else pts), (sid, gid, row)
+
+
+# ----------------------------------------------------------------------------- chapter 7
+# Two bugs per answer cell (fixtures_ch07.BUGS), spread as in chapters 5 and 6: no submission
+# has two bugs in one cell, and each keeps some exercises intact.
+from tests import fixtures_ch07  # noqa: E402
+
+C7 = "ch07_captioning"
+
+
+@pytest.fixture(scope="module")
+def graded_ch07(tmp_path_factory):
+    planted = _spread(fixtures_ch07.BUGS, list(answer_sources(C7)))
+    subs = {"reference": filled(C7), "untouched": student_notebook(C7),
+            "alternative": filled(C7, dict(reversed(list(fixtures_ch07.ALTERNATIVES.values()))))}   # the first per cell
+    subs.update({sid: filled(C7, cells) for sid, cells in planted.items()})
+    _, out, rows = _grade_class(tmp_path_factory.mktemp("grading_ch07"), C7, subs)
+    return out, rows, {sid: sorted(cells) for sid, cells in planted.items()}
+
+
+def test_ch07_reference_and_alternative_full_untouched_zero(graded_ch07):
+    _, rows, _ = graded_ch07
+    points = _points(C7)
+    for sid in ("reference", "alternative"):
+        assert rows[sid]["status"] == "graded", rows[sid]
+        assert float(rows[sid]["total"]) == sum(points.values()), rows[sid]
+    assert float(rows["untouched"]["total"]) == 0.0, rows["untouched"]
+
+
+def test_ch07_every_bug_is_planted():
+    planted = _spread(fixtures_ch07.BUGS, list(answer_sources(C7)))
+    assert sum(len(cells) for cells in planted.values()) == len(fixtures_ch07.BUGS)
+    assert all(0 < len(cells) < len(answer_sources(C7)) for cells in planted.values())
+
+
+@pytest.mark.parametrize("sid", sorted(_spread(fixtures_ch07.BUGS, list(answer_sources(C7)))))
+def test_ch07_each_planted_bug_costs_exactly_its_exercise(graded_ch07, sid):
+    _, rows, planted = graded_ch07
+    row = rows[sid]
+    assert row["status"] == "graded", row
+    for gid, pts in _points(C7).items():
+        lost = gid[: -len("_tests")] in planted[sid]
+        assert _score(row, gid, C7) == (0.0 if lost else pts), (sid, gid, row)

@@ -22,7 +22,7 @@ from tests.submissions import answer_sources
 pytestmark = pytest.mark.slow
 
 CHAPTERS = {"ch01": "ch01_ngrams", "ch02": "ch02_rnn", "ch03": "ch03_bptt", "ch04": "ch04_gradients",
-            "ch05": "ch05_lstm", "ch06": "ch06_seq2seq"}
+            "ch05": "ch05_lstm", "ch06": "ch06_seq2seq", "ch07": "ch07_captioning"}
 
 
 # Bugs that only write into an argument: caught in the notebook by "inputs are not

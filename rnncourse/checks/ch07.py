@@ -311,7 +311,7 @@ def loss_value(name, fn, logits, targets, mask, dtype="float64", **kw):
     out = call(name, fn, lg, tg, mk, **kw)
     if not _is_tensor(out):
         raise CheckFailed(f"{name} must return a 0-dim torch tensor (differentiable), got {type(out).__name__}")
-    arr = check_array(f"{name}: the loss", out, kind="f")
+    arr = check_dtype(f"{name}: the loss (of logits' dtype)", out, np.dtype(dtype))
     check_shape(f"{name}: the loss (a 0-dim tensor)", arr, ())
     for arg, now, before in zip(("logits", "targets", "mask"), (lg, tg, mk), kept):
         check_unchanged(arg, now, before, who=name)
