@@ -109,17 +109,43 @@ def caption_search(fn, vocab_size: int, feature_size: int, hidden_size: int, see
     return {"leaf_shapes": shapes, "first": first, "hyps": hyps, "features_changed": not torch.equal(f, kept)}
 
 
+class NestedState:
+    """``step_fn`` seen through a nested state ``(state, (copy,))``: ``copy`` is the first
+    tensor as float (1, n, 1); every call checks that both were reordered alike (a sampler
+    must select the rows of every tensor of the state, inside tuples too)."""
+
+    def __init__(self, step_fn):
+        self.step_fn = step_fn
+
+    @staticmethod
+    def wrap(state):
+        return state, (state.to(float).unsqueeze(-1),)
+
+    def __call__(self, tokens_prev, state):
+        import torch
+
+        inner, (copy,) = state
+        if tuple(copy.shape) != tuple(inner.shape) + (1,) or not torch.equal(copy[..., 0], inner.to(copy.dtype)):
+            raise ValueError("the state's tensors were not reordered alike: select the rows of every tensor of a "
+                             "nested state (index_select(1, rows) inside the tuples too)")
+        log_probs, new = self.step_fn(tokens_prev, inner)
+        return log_probs, self.wrap(new)
+
+
 def sample_runs(fn, step_fn, init_state, batch_size: int, max_len: int, *, temperature=None, seed=None,
-                global_seed: int = 0, runs: int = 1) -> list[dict]:
+                global_seed: int = 0, runs: int = 1, nested: bool = False) -> list[dict]:
     """``fn(step_fn, init_state, batch_size, max_len, temperature=..., rng=g)`` ``runs`` times,
     ``g = torch.Generator().manual_seed(seed)`` made here (left out when ``seed`` is None,
     ``temperature`` left out when None), torch's global generator seeded with
-    ``global_seed + run`` first.  Each run: ``tokens``, ``lengths``, ``rows`` (the rows of each
+    ``global_seed + run`` first (``nested``: ``step_fn`` and ``init_state`` seen through
+    :class:`NestedState`).  Each run: ``tokens``, ``lengths``, ``rows`` (the rows of each
     ``step_fn`` call) and ``rng_changed`` (whether ``g``'s state moved)."""
     import torch
 
     from rnncourse.checks.functions import calls_recorded
 
+    if nested:
+        step_fn, init_state = NestedState(step_fn), NestedState.wrap(init_state)
     out = []
     for r in range(int(runs)):
         torch.manual_seed(int(global_seed) + r)

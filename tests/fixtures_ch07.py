@@ -335,6 +335,12 @@ MORE_BUGS = {
     "sample_end_not_counted": ("sample_captions", _edit(_SAMPLE, ("lengths[rows[ended]] = t + 1", "lengths[rows[ended]] = t"))),
     "sample_int32_lengths": ("sample_captions", _edit(_SAMPLE, ("    return tokens, lengths", "    return tokens, lengths.int()"))),
     "sample_no_value_check": ("sample_captions", _edit(_SAMPLE, ('    if temperature < 0:\n        raise ValueError("temperature must be >= 0")\n', ""))),
+    "sample_selects_first_tensor_only": ("sample_captions", _edit(_SAMPLE, (
+        "        return state.index_select(1, rows.to(state.device))\n\n    def first_tensor",
+        "        return state.index_select(1, rows.to(state.device))\n\n"
+        "    select_all = select\n\n    def select(state, rows):\n"
+        "        if isinstance(state, (tuple, list)):\n            return type(state)([select_all(state[0], rows), *state[1:]])\n"
+        "        return select_all(state, rows)\n\n    def first_tensor"))),
     "sample_calls_after_the_end": ("sample_captions", _edit(_SAMPLE, ("        if len(keep) == 0:\n            break\n", ""))),
     "step_fn_changes_features": ("caption_step_fn", _edit(_STEP, ("    h, c = decoder.init_state(features)\n",
                                                                   "    h, c = decoder.init_state(features)\n    features.mul_(2)\n"))),

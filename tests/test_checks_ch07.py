@@ -53,6 +53,7 @@ PROMISE_MESSAGES = {
     "sample_int32_lengths": ("promises dtype int64, got dtype int32", "promises dtype int64, got dtype int32"),
     "sample_no_value_check": ("temperature must be >= 0", "temperature"),
     "sample_calls_after_the_end": ("rows not finished", "rows not finished"),
+    "sample_selects_first_tensor_only": ("nested state", "reordered alike"),
     "sample_feeds_finished_rows": ("finished rows are not fed again", "finished rows are not fed again"),
     "step_fn_features_not_in_state": ("caption_step_fn", "caption_step_fn"),
     "step_fn_logits_not_normalised": ("normalised", "normalised"),

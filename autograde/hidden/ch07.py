@@ -214,13 +214,21 @@ def check_sample_captions(fn) -> None:
         model = TableStep(np.log(p / p.sum(-1, keepdims=True)))
         state = vis.start_state(rng.integers(0, L, N))
         with r.case(f"table with exact ties {case}: V={V}, N={N} rows started at different steps, max_len={L}, "
-                    "temperature 0 (ties to the lowest id)"):
-            (tokens, lengths, rows, moved), = vis.run_sampler(name, fn, model, state, N, L, temperature=0.0, seed=1)
+                    "temperature 0 (ties to the lowest id)" + (", a nested state" if case != 1 else "")):
+            (tokens, lengths, rows, moved), = vis.run_sampler(name, fn, model, state, N, L, temperature=0.0, seed=1,
+                                                              nested=case != 1)
             (want_t, want_l), _ = calls_recorded(ref.sample_captions, model, state.clone(), N, L, temperature=0.0)
             hidden_equal(f"{name}(temperature=0): tokens", tokens, want_t.numpy())
             hidden_equal(f"{name}(temperature=0): lengths", lengths, want_l.numpy())
             if moved:
                 raise CheckFailed(f"{name}(temperature=0) drew from rng: the argmax draws nothing")
+    with r.case("chapter 6's hand-made table, 6 rows ending at different steps, a nested state, temperature 0"):
+        from rnncourse.checks.ch06 import _greedy_table
+
+        model, state = TableStep(_greedy_table()), vis.start_state([3, 1, 0, 2, 1, 0])
+        (tokens, lengths, _, _), = vis.run_sampler(name, fn, model, state, 6, 5, temperature=0.0, nested=True)
+        (want_t, want_l), _ = calls_recorded(ref.sample_captions, model, state.clone(), 6, 5, temperature=0.0)
+        hidden_equal(f"{name}(temperature=0, a nested state): tokens", tokens, want_t.numpy())
     for case in cases(3):
         rng = np.random.default_rng(seed(name, 50 + case))
         V = int(rng.integers(4, 8))

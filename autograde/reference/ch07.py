@@ -244,8 +244,7 @@ def attention_maps(weights, grid_size, image_size):
 def attention_in_box(weights, grid_size, image_size, boxes):
     """True where the centre of the most-attended cell lies in the box ``(x0, y0, x1, y1)``
     (``x0 <= x < x1``, ``y0 <= y < y1``)."""
-    w = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights, dtype=np.float64)
-    b = np.asarray(boxes.detach().cpu() if hasattr(boxes, "detach") else boxes, dtype=np.float64)
+    w, b = np.asarray(weights, dtype=np.float64), np.asarray(boxes, dtype=np.float64)
     gh, gw = (int(x) for x in grid_size)
     H, W = (int(x) for x in image_size)
     if w.ndim != 2 or w.shape[1] != gh * gw or b.shape != (w.shape[0], 4):

@@ -398,7 +398,8 @@ def check_temporal_softmax_loss(temporal_softmax_loss) -> None:
                                ("a mask with no real step", (L, G, _tensor(np.zeros((N, T), bool), "bool")), {}),
                                ("targets of shape (N, T + 1)", (L, _tensor(np.zeros((N, T + 1), int)), M), {}),
                                ("a mask of shape (N + 1, T)", (L, G, _tensor(np.ones((N + 1, T), bool), "bool")), {}),
-                               ("2-D logits (N * T, V)", (L.reshape(N * T, V), G, M), {})):
+                               ("2-D logits (N * T, V)", (L.reshape(N * T, V), G, M), {}),
+                               ("4-D logits (N, T, V, 1)", (L[..., None], G, M), {})):
             check_raises(f"{name} with {what}", lambda args=args, kw=kw: temporal_softmax_loss(*args, **kw),
                          ValueError, "see the docstring's Raises")
     r.done()
@@ -411,10 +412,11 @@ def start_state(steps):
     return torch.tensor([list(steps)], dtype=torch.int64)
 
 
-def run_sampler(name, fn, step_fn, state, N, max_len, *, temperature=None, seed=None, runs=1, global_seed=0):
+def run_sampler(name, fn, step_fn, state, N, max_len, *, temperature=None, seed=None, runs=1, global_seed=0,
+                nested=False):
     kept = state.clone()
     out = call(name, produce, "rnncourse.captioning_training:sample_runs", fn, step_fn, state, N, max_len,
-               temperature=temperature, seed=seed, runs=runs, global_seed=global_seed)
+               temperature=temperature, seed=seed, runs=runs, global_seed=global_seed, nested=nested)
     check_unchanged("init_state", state, kept, who=name)
     res = []
     for run in out:
@@ -507,6 +509,11 @@ def check_sample_captions(sample_captions) -> None:
         check_equal(f"{name}(temperature=0): lengths", lengths, [2, 3, 1, 2])
         if moved:
             raise CheckFailed(f"{name}(temperature=0) drew from rng: the argmax must leave the generator as it was")
+    with r.case("the same with a nested state (table state, (a copy of it,)): every tensor's rows selected alike"):
+        (tokens, lengths, _, _), = run_sampler(name, sample_captions, step, start_state([0, 1, 2, 3]), 4, 4,
+                                               temperature=0.0, nested=True)
+        check_equal(f"{name}(temperature=0, nested state): tokens", tokens,
+                    [[3, 2, 0, 0], [4, 3, 2, 0], [2, 0, 0, 0], [3, 2, 0, 0]])
     with r.case("temperature 0, max_len 2: row 1 cut after b a (no END, length 2)"):
         (tokens, lengths, _, _), = run_sampler(name, sample_captions, step, start_state([0, 1, 2, 3]), 4, 2,
                                                temperature=0.0)
@@ -752,13 +759,19 @@ def check_attention_maps(attention_maps) -> None:
         got = run_maps(name, attention_maps, torch.from_numpy(ww.copy()), (2, 3), (8, 9))
         check_equal(f"{name}(w (2, 3, 6), (2, 3), (8, 9))", got,
                     np.repeat(np.repeat(ww.reshape(2, 3, 2, 3), 4, axis=-2), 3, axis=-1))
+    with r.case("a numpy batch (2, 3, 6) float64 -> (2, 3, 4, 6): blocks 2 x 2"):
+        ww = np.random.default_rng(78).random((2, 3, 6))
+        got = run_maps(name, attention_maps, ww.copy(), (2, 3), (4, 6))
+        check_equal(f"{name}(w (2, 3, 6), (2, 3), (4, 6))", got,
+                    np.repeat(np.repeat(ww.reshape(2, 3, 2, 3), 2, axis=-2), 2, axis=-1))
     with r.case("a 1 x 1 grid: the one weight everywhere; float32 numpy in, float32 numpy out"):
         got = run_maps(name, attention_maps, np.array([0.25], np.float32), (1, 1), (2, 3))
         check_equal(f"{name}([0.25], (1, 1), (2, 3))", got, np.full((2, 3), 0.25, np.float32))
     with r.case("errors (ValueError): L = 5 for a 2 x 3 grid, an image 5 x 6 for a 2 x 3 grid, 4 x 7"):
         for what, args in (("L = 5, grid (2, 3)", (np.zeros(5), (2, 3), (4, 6))),
                            ("image (5, 6), grid (2, 3)", (np.zeros(6), (2, 3), (5, 6))),
-                           ("image (4, 7), grid (2, 3)", (np.zeros(6), (2, 3), (4, 7)))):
+                           ("image (4, 7), grid (2, 3)", (np.zeros(6), (2, 3), (4, 7))),
+                           ("a tensor of L = 4, grid (2, 3)", (_tensor(np.zeros((3, 4)), "float32"), (2, 3), (4, 6)))):
             check_raises(f"{name} with {what}", lambda args=args: attention_maps(*args), ValueError,
                          "see the docstring's Raises")
     r.done()
