@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncourse.search import state_device
+
 PAD, START, END = 0, 1, 2
 REDUCTIONS = ("caption", "token")
 
@@ -172,8 +174,7 @@ def sample_captions(step_fn, init_state, batch_size, max_len, *, temperature=1.0
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
-    leaves = [init_state] if torch.is_tensor(init_state) else [t for t in _flat(init_state)]
-    device = leaves[0].device if leaves else torch.device("cpu")
+    device = state_device(init_state)
     N = int(batch_size)
     tokens = torch.full((N, int(max_len)), PAD, dtype=torch.int64, device=device)
     lengths = torch.full((N,), int(max_len), dtype=torch.int64, device=device)
@@ -197,14 +198,6 @@ def sample_captions(step_fn, init_state, batch_size, max_len, *, temperature=1.0
         live, prev = live[keep], nxt[keep]
         state = _select(state, keep)
     return tokens, lengths
-
-
-def _flat(state):
-    if isinstance(state, (tuple, list)):
-        for s in state:
-            yield from _flat(s)
-    elif state is not None:
-        yield state
 
 
 # --------------------------------------------------------------------------- exercise 5

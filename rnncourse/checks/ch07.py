@@ -199,7 +199,8 @@ def check_ConvEncoder(ConvEncoder) -> None:
     with r.case("errors (ValueError): H or W not divisible by 2 ** stages, a channel count other than in_channels"):
         model = make_model(name, ConvEncoder, 3, (4, 6), 5, init_seed=4)
         for what, shape in (("H = 10 (not divisible by 4)", (1, 3, 10, 8)), ("W = 6", (1, 3, 8, 6)),
-                            ("1 channel", (1, 1, 8, 8)), ("4 channels", (2, 4, 8, 8))):
+                            ("1 channel", (1, 1, 8, 8)), ("4 channels", (2, 4, 8, 8)),
+                            ("a 3-D tensor", (2, 3, 8))):
             x = _tensor(np.zeros(shape), "float32")
             check_raises(f"{name}(3, (4, 6), 5) on images of shape {shape} ({what})", lambda x=x: model(x),
                          ValueError, "see the docstring's Raises")
