@@ -56,8 +56,9 @@ class ToyCaptionDecoder:
 
         h, c = state
         if features.shape[0] != tokens.shape[0] or h.shape[1] != tokens.shape[0]:
-            raise ValueError(f"features ({features.shape[0]} rows), tokens ({tokens.shape[0]}) and state "
-                             f"({h.shape[1]}) must have the same rows")
+            raise ValueError(f"decoder.step got features of {features.shape[0]} rows, tokens of {tokens.shape[0]} "
+                             f"and a state of {h.shape[1]}: they must be the same rows (a search reorders and "
+                             "repeats the rows of the state, so the features must travel inside it)")
         dev = h.device                     # the weights follow the state (CUDA when grading on a GPU)
         pre = h[0] @ self.A.to(dev) + self.E.to(dev)[tokens.to(dev)] + 0.5 * c[0]
         if self.inject == "input":
