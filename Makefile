@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := agg
 
-.PHONY: course venv sandbox browser data release pair book serve test test-fast results clean help
+.PHONY: course venv sandbox browser data release pair book serve test test-fast results gpu-check gpu-wheels clean help
 
 course: venv sandbox data release book  ## the main job
 	@echo
@@ -67,6 +67,16 @@ results: venv data  ## re-measure the numbers on the results page
 .PHONY: mutants
 mutants: venv data  ## mutation analysis of chapters 1-3 (each mutant of an exercise's reference graded by its checks); writes results/mutants.json
 	RNNCOURSE_MODE=fast OMP_NUM_THREADS=1 $(BIN)/python -m autograde.mutants --jobs 2
+
+# The GPU check runs where there is no .venv (the device machine: python3 with CUDA torch), so
+# it takes the venv's python when there is one and python3 otherwise.
+GPU_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+
+gpu-check:  ## on a CUDA machine, in under 8 min: notebooks (full), checks, sandboxed grading on the GPU -> results/gpu_check.json; without CUDA a dry run (CPU, one chapter)
+	PYTHONUNBUFFERED=1 $(GPU_PYTHON) scripts/gpu_check.py
+
+gpu-wheels:  ## fill .whl/ with the wheels the GPU machine lacks (nbclient, ipykernel, IPython...) and the built data, to carry there
+	$(GPU_PYTHON) scripts/gpu_check.py --wheels
 
 clean:  ## remove _build and the grading state
 	rm -rf _build .pytest_cache autograde/submitted autograde/autograded autograde/feedback autograde/reports autograde/gradebook.db

@@ -22,8 +22,10 @@
     NOT hidden: use it for trusted submissions only.  ``RNNCOURSE_SANDBOX=bubblewrap``
     makes a missing bubblewrap an error instead.
 
-Limits, in both modes (``resource.setrlimit`` before ``exec``): address space
-(``memory_bytes``; off on CUDA machines, whose drivers reserve huge address ranges),
+Limits, in both modes (``resource.setrlimit`` before ``exec``, ``SandboxPolicy.rlimits``):
+address space (``memory_bytes``; off when ``gpu``: the CUDA driver reserves address ranges of
+the size of the machine's memory and more, so any RLIMIT_AS a submission could live with
+makes ``torch.cuda.init()`` fail),
 processes (``max_processes``, per uid: which is why each worker leases a uid of its own),
 file size, open files, CPU seconds.
 
@@ -35,6 +37,21 @@ once; whoever takes a uid next first kills any process still running under it.  
 number of grading processes (runs of two assignments, two teaching assistants, cluster
 tasks on one node) therefore never share a uid, nor its process limit.  Wall-clock limits per cell and per notebook and the
 scratch-size watchdog are enforced by ``autograde.remote``.
+
+On a GPU (``gpu=True``, the default where ``/dev/nvidia*`` exists and torch sees CUDA):
+bubblewrap binds the NVIDIA device nodes (``gpu_device_paths``: ``/dev/nvidiactl``,
+``/dev/nvidia0``..., ``/dev/nvidia-uvm``, ``/dev/nvidia-uvm-tools``, ``/dev/nvidia-modeset``,
+the ``/dev/nvidia-caps`` folder) and ``/sys`` read-only into the sandbox; the driver's
+libraries come with ``/usr`` and ``/etc`` (``ld.so.cache``).  The worker keeps the variables
+CUDA needs (``GPU_ENV``: ``CUDA_VISIBLE_DEVICES``, ``LD_LIBRARY_PATH``, ...), gets
+``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (the worker asks torch for deterministic algorithms;
+cuBLAS needs that workspace setting to give them) and no address-space limit.  Several
+workers share one GPU: each is one CUDA context (about 500 MB of GPU memory).
+
+Extra import folders (``site_paths``; ``RNNCOURSE_SANDBOX_SITE``, a ``:``-separated list):
+packages installed outside the virtual environment, as on a machine where the grader's
+missing packages were installed with ``pip install --target /tmp/site`` (IPython for the
+worker's shell): bound read-only at the same path and put on the worker's ``PYTHONPATH``.
 """
 from __future__ import annotations
 
@@ -70,6 +87,7 @@ class SandboxPolicy:
     extra_ro: tuple[str, ...] = ()
     gpu: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    site_paths: tuple[str, ...] = field(default_factory=lambda: _site_paths_from_env())
 
     # ------------------------------------------------------------------ mode
     def resolved_mode(self) -> str:
@@ -106,8 +124,12 @@ class SandboxPolicy:
         return self._bwrap(argv, scratch, uid), env, self._preexec
 
     def _env(self, scratch: Path) -> dict[str, str]:
-        keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ", "RNNCOURSE_MODE",
-                                                              "CUDA_VISIBLE_DEVICES", "RNNCOURSE_DEVICE")}
+        names = {"LANG", "LC_ALL", "TZ", "RNNCOURSE_MODE", "CUDA_VISIBLE_DEVICES", "RNNCOURSE_DEVICE"}
+        if self.gpu:
+            names |= set(GPU_ENV)
+        keep = {k: v for k, v in os.environ.items() if k in names}
+        if self.gpu:
+            keep.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         env = {**keep, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(scratch),
                "TMPDIR": "/tmp" if str(scratch) == "/scratch" else str(scratch), "MPLBACKEND": "agg",
                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
@@ -119,18 +141,27 @@ class SandboxPolicy:
             env["RNNCOURSE_DATA"] = "/data" if str(scratch) == "/scratch" else str(self.data_view)
         import rnncourse
 
-        env["PYTHONPATH"] = str(Path(rnncourse.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(rnncourse.__file__).resolve().parents[1]),
+                                             *self._sites()])
         return env
 
-    def _preexec(self) -> None:
-        os.setsid()
-        _die_with_parent()
+    def _sites(self) -> list[str]:
+        """The extra import folders that exist, as absolute paths."""
+        return [os.path.abspath(p) for p in self.site_paths if p and os.path.isdir(p)]
+
+    def rlimits(self) -> list[tuple[int, int]]:
+        """``(resource, value)`` set in the worker before ``exec``: no RLIMIT_AS on a GPU."""
         limits = [(resource.RLIMIT_NPROC, self.max_processes), (resource.RLIMIT_FSIZE, self.max_file_bytes),
                   (resource.RLIMIT_NOFILE, self.max_open_files), (resource.RLIMIT_CPU, self.cpu_seconds),
                   (resource.RLIMIT_CORE, 0)]
         if self.memory_bytes and not self.gpu:
             limits.append((resource.RLIMIT_AS, self.memory_bytes))
-        for what, value in limits:
+        return limits
+
+    def _preexec(self) -> None:
+        os.setsid()
+        _die_with_parent()
+        for what, value in self.rlimits():
             try:
                 resource.setrlimit(what, (value, value))
             except (ValueError, OSError):
@@ -182,6 +213,8 @@ class SandboxPolicy:
         ro(pkg)
         for extra in self.extra_ro:
             ro(extra)
+        for site in self._sites():
+            ro(site)
         for name in self.hide_packages:
             where = _package_dir(name)
             if where:
@@ -190,13 +223,30 @@ class SandboxPolicy:
             ro(self.data_view, "/data")
         cmd += ["--bind", str(scratch), "/scratch", "--chdir", "/scratch", "--proc", "/proc", "--dev", "/dev"]
         if self.gpu:
-            for dev in sorted(Path("/dev").glob("nvidia*")):
+            for dev in gpu_device_paths():
                 cmd += ["--dev-bind", str(dev), str(dev)]
             cmd += ["--ro-bind-try", "/sys", "/sys"]
         if uid is not None:
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all"]
         return cmd + argv
+
+
+# Variables a CUDA worker keeps from the grader's environment (only when ``gpu``).
+GPU_ENV = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_MODULE_LOADING", "CUDA_HOME", "CUDA_PATH",
+           "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "CUBLAS_WORKSPACE_CONFIG",
+           "PYTORCH_CUDA_ALLOC_CONF", "TORCH_CUDNN_V8_API_DISABLED")
+
+
+def gpu_device_paths(dev_root: str | Path = "/dev") -> list[Path]:
+    """The NVIDIA device nodes (and the ``nvidia-caps`` folder) a CUDA worker needs:
+    every ``<dev_root>/nvidia*`` entry, sorted (``nvidia0``, ``nvidiactl``, ``nvidia-uvm``,
+    ``nvidia-uvm-tools``, ``nvidia-modeset``, ``nvidia-caps``).  Empty without a GPU."""
+    return sorted(p for p in Path(dev_root).glob("nvidia*") if not p.is_symlink() or p.exists())
+
+
+def _site_paths_from_env() -> tuple[str, ...]:
+    return tuple(p for p in os.environ.get("RNNCOURSE_SANDBOX_SITE", "").split(os.pathsep) if p.strip())
 
 
 # ------------------------------------------------------------------ uid leases
@@ -368,7 +418,15 @@ def prepare_data_view(target: Path) -> Path:
     from rnncourse import data
 
     src = data.data_dir()
-    data.prepare()
+    try:
+        data.prepare()
+    except Exception as exc:
+        # A grading machine that was given the built files but not the packages they are
+        # built from (a GPU machine without a registry): use the files when they are all there.
+        if not _data_files_present(src):
+            raise
+        _warn_once(f"the course data could not be (re)built ({type(exc).__name__}: {exc}); "
+                   f"using the files already in {src}")
     stamp = (src / data.MANIFEST).read_bytes() if (src / data.MANIFEST).exists() else b""
     marker = target / ".source-manifest"
     if marker.exists() and marker.read_bytes() == stamp:
@@ -402,3 +460,17 @@ def prepare_data_view(target: Path) -> Path:
     for p in [target, *target.rglob("*")]:
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
     return target
+
+
+def _data_files_present(root: Path) -> bool:
+    """Every file ``root/MANIFEST.json`` lists is there with its recorded size."""
+    import json
+
+    from rnncourse import data
+
+    try:
+        manifest = json.loads((root / data.MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        return bool(files) and all((root / rel).stat().st_size == info["bytes"] for rel, info in files.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False

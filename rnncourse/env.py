@@ -78,7 +78,39 @@ def device(prefer: str | None = None) -> Any:
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} asked for, but CUDA is not available here")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(f"device {name!r} asked for, but this machine has {torch.cuda.device_count()} "
+                           f"CUDA device(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
     return dev
+
+
+def cuda_info() -> dict:
+    """What the CUDA path runs on, for measurements and the GPU check: ``{"available":
+    False}`` without CUDA (or without torch), else the GPU's name, compute capability and
+    memory, torch's CUDA and cuDNN versions, and the TF32 and determinism switches that
+    decide how close float32 results come to the CPU's (``rnncourse.checks.core.tolerance``)."""
+    torch = _torch()
+    if torch is None or not torch.cuda.is_available():
+        return {"available": False, "torch": getattr(torch, "__version__", None)}
+    props = torch.cuda.get_device_properties(0)
+    cudnn = torch.backends.cudnn
+    return {
+        "available": True,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": cudnn.version() if cudnn.is_available() else None,
+        "device_count": torch.cuda.device_count(),
+        "name": torch.cuda.get_device_name(0),
+        "capability": ".".join(map(str, torch.cuda.get_device_capability(0))),
+        "memory_gib": round(props.total_memory / 2**30, 1),
+        "multiprocessors": props.multi_processor_count,
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "tf32_cudnn": bool(cudnn.allow_tf32),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "cudnn_deterministic": bool(cudnn.deterministic),
+        "cudnn_benchmark": bool(cudnn.benchmark),
+        "deterministic_algorithms": bool(torch.are_deterministic_algorithms_enabled()),
+    }
 
 
 def seed_everything(seed: int = 0) -> np.random.Generator:
@@ -155,4 +187,6 @@ def machine_info() -> dict:
         if torch.cuda.is_available():
             info["device"] = "cuda"
             info["gpu"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
+            info["cudnn"] = torch.backends.cudnn.version()
     return info
