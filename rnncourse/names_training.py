@@ -43,9 +43,13 @@ SETTINGS = {
 }
 
 
-def masked_nll(model, x, y, mask, device="cpu", batch_size: int = 1024) -> float:
+def masked_nll(model, x, y, mask, device=None, batch_size: int = 1024) -> float:
     """Mean NLL per predicted character (nats) of ``model`` on padded names ``x, y, mask``."""
     import torch
+
+    from rnncourse.training import model_device
+
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     x, y, m = (torch.as_tensor(np.asarray(a)) for a in (x, y, mask))
@@ -80,7 +84,7 @@ def _output_dropout_hook(model, p: float):
 def train(model, x, y, mask, *, steps: int, batch_size: int = 64, lr: float = 0.01,
           input_noise: float = 0.0, output_dropout: float = 0.0, weight_decay: float = 0.0,
           schedule: str = "constant", warmup: int = 0, valid=None, eval_every: int = 0,
-          seed: int = 0, device="cpu", progress: bool = False, unk_id: int = UNK, pad_id: int = PAD,
+          seed: int = 0, device=None, progress: bool = False, unk_id: int = UNK, pad_id: int = PAD,
           hidden_size=None, embed_size=None) -> dict:
     """Train ``model(ids) -> (logits, h)`` on padded names and return what happened.
 
@@ -107,6 +111,10 @@ def train(model, x, y, mask, *, steps: int, batch_size: int = 64, lr: float = 0.
     ``best_valid_nll`` (None without validation).
     """
     import torch
+
+    from rnncourse.training import model_device
+
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     if schedule not in ("constant", "cosine"):

@@ -24,15 +24,12 @@ import numpy as np
 
 
 def construct(cls, seed: int, *args):
-    """``cls(*args)`` seeded (``rnncourse.training.construct``) and placed where the checks' tensors
-    arrive: on ``rnncourse.env.device()`` when grading (the sandbox rebuilds tensors there), on
-    the CPU in a notebook (where the checks make CPU tensors)."""
-    import os
+    """``cls(*args)`` seeded and placed where the checks' tensors arrive
+    (``rnncourse.training.construct``: on ``rnncourse.env.device()`` when grading, where it is
+    in a notebook)."""
+    from rnncourse import training
 
-    from rnncourse import env, training
-
-    device = str(env.device()) if os.environ.get("RNNCOURSE_GRADING") == "1" else None
-    return training.construct(cls, seed, *args, device=device)
+    return training.construct(cls, seed, *args)
 
 
 def _device(model):

@@ -221,20 +221,25 @@ def _check_logits(logits, B: int, L: int, who: str):
 
 
 def train_tagger(model, ids, lengths, labels, mask, *, steps: int, batch_size: int = 64, lr: float = 0.005,
-                 seed: int = 0, device: str = "cpu") -> np.ndarray:
+                 seed: int = 0, device: str | None = None) -> np.ndarray:
     """Train ``model(ids, lengths) -> logits (B, T, 2)`` to tag every character of padded
     lines: cross-entropy averaged over the positions of ``mask``.
 
     The loop is :func:`rnncourse.training.fixed_adam_loop` (Adam, seeded batches of
     ``batch_size`` lines drawn with replacement, gradient norm clipped at 1).  Each batch
     is cut to its longest line, ``T = lengths[batch].max()``; ``lengths`` is passed on the
-    device of ``ids``.  ``model`` must already be on ``device``.  Returns the training
+    device of ``ids``.  ``device``: where ``model`` is (by default the device of its
+    parameters); the batches are moved there.  Returns the training
     losses (steps,) float64.
 
     Raises:
         ValueError: the model's logits do not have shape (B, T, 2).
     """
     import torch
+
+    from rnncourse.training import model_device
+
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     from rnncourse.training import fixed_adam_loop
@@ -254,11 +259,15 @@ def train_tagger(model, ids, lengths, labels, mask, *, steps: int, batch_size: i
                                     seed=seed))
 
 
-def tagger_logits(model, ids, lengths, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+def tagger_logits(model, ids, lengths, device: str | None = None, batch_size: int = 1024) -> np.ndarray:
     """Logits (N, L, 2) float32 of ``model`` on padded lines ``ids`` (N, L), in eval
     mode without gradients.  Each batch is cut to its longest line, as in training, and
     the logits are padded back to L with zeros (those positions are never scored)."""
     import torch
+
+    from rnncourse.training import model_device
+
+    device = model_device(model, device)
 
     ids = np.asarray(ids)
     lengths = np.asarray(lengths)

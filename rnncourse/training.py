@@ -32,10 +32,11 @@ def fixed_adam_loop(model, n_items: int, batch_loss, *, steps: int, batch_size: 
 
 
 def train_char_lm(model, x, y, mask, *, steps: int, batch_size: int = 64, lr: float = 0.01, seed: int = 0,
-                  device: str = "cpu") -> np.ndarray:
+                  device: str | None = None) -> np.ndarray:
     """Train a character language model ``model(ids) -> (logits, h)`` on padded
     sequences: inputs ``x``, targets ``y`` and ``mask`` (all (N, L)).  Returns the losses."""
     import torch
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     x, y, m = (torch.as_tensor(np.asarray(a)) for a in (x, y, mask))
@@ -48,10 +49,11 @@ def train_char_lm(model, x, y, mask, *, steps: int, batch_size: int = 64, lr: fl
     return np.array(fixed_adam_loop(model, len(x), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed))
 
 
-def char_lm_log_probs(model, x, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+def char_lm_log_probs(model, x, device: str | None = None, batch_size: int = 1024) -> np.ndarray:
     """Log-probabilities (N, L, V) float32 that ``model`` gives every next character of
     the padded inputs ``x`` (the grader scores them against targets it keeps)."""
     import torch
+    device = model_device(model, device)
 
     x = torch.as_tensor(np.asarray(x))
     model.eval()
@@ -64,9 +66,10 @@ def char_lm_log_probs(model, x, device: str = "cpu", batch_size: int = 1024) -> 
 
 
 def train_classifier(model, ids, lengths, labels, *, steps: int, batch_size: int = 64, lr: float = 0.005,
-                     seed: int = 0, device: str = "cpu") -> np.ndarray:
+                     seed: int = 0, device: str | None = None) -> np.ndarray:
     """Train ``model(ids, lengths) -> logits`` on padded lines with integer labels."""
     import torch
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     ids, lengths, labels = (torch.as_tensor(np.asarray(a)) for a in (ids, lengths, labels))
@@ -78,9 +81,10 @@ def train_classifier(model, ids, lengths, labels, *, steps: int, batch_size: int
     return np.array(fixed_adam_loop(model, len(labels), batch_loss, steps=steps, batch_size=batch_size, lr=lr, seed=seed))
 
 
-def classifier_logits(model, ids, lengths, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+def classifier_logits(model, ids, lengths, device: str | None = None, batch_size: int = 1024) -> np.ndarray:
     """Logits (N, C) float32 of ``model`` on padded lines (the grader keeps the labels)."""
     import torch
+    device = model_device(model, device)
 
     model.eval()
     out = []
@@ -92,15 +96,37 @@ def classifier_logits(model, ids, lengths, device: str = "cpu", batch_size: int 
     return np.concatenate(out)
 
 
+def model_device(model, device=None):
+    """``device`` when given, else the device of the model's first parameter (the CPU for a
+    model without parameters): the producers below compute where the model lives, so a
+    model the sandbox placed on CUDA is fed CUDA tensors."""
+    if device is not None:
+        return device
+    for p in model.parameters():
+        return p.device
+    return "cpu"
+
+
 def construct(cls, seed: int, *args, device: str | None = None):
     """``cls(*args)`` with torch's global generator seeded first (so initial weights
-    are the same at every regrade), moved to ``device``; must be an ``nn.Module``."""
+    are the same at every regrade), moved to ``device``; must be an ``nn.Module``.
+
+    Without ``device``: when grading (``RNNCOURSE_GRADING=1``, set in the sandbox) the model
+    goes where the checks' tensors arrive, ``rnncourse.env.device()`` (CUDA when the grader
+    has one: ``rnncourse.sandbox_worker`` rebuilds every tensor there); in a notebook it
+    stays where ``cls`` put it (the checks make CPU tensors there)."""
+    import os
+
     import torch
 
     torch.manual_seed(int(seed))
     model = cls(*args)
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"must create a torch.nn.Module, got {type(model).__name__}")
+    if device is None and os.environ.get("RNNCOURSE_GRADING") == "1":
+        from rnncourse import env
+
+        device = str(env.device())
     return model.to(device) if device else model
 
 
@@ -322,12 +348,13 @@ def lstm_input_gradients(fn, hidden_size: int, x, *, seed: int = 0, value=None) 
 
 
 def char_lstm_outputs(model, ids, state_seed: int | None = None, *, train: bool = False, repeats: int = 1,
-                      device: str = "cpu"):
+                      device: str | None = None):
     """Run ``model(ids)`` (and ``model(ids, state)`` with a random initial state drawn from
     ``state_seed`` when given) and return plain arrays: ``(logits, h, c)`` per repeat.  With
     ``train=True`` the model is in training mode (dropout active), else in eval mode, without
     gradients either way."""
     import torch
+    device = model_device(model, device)
 
     ids = torch.as_tensor(np.asarray(ids), device=device)
     model.train(bool(train))
@@ -352,12 +379,13 @@ def module_parameters(model) -> dict:
 
 
 def train_char_stream(model, ids, *, steps: int, batch_size: int = 32, chunk: int = 64, lr: float = 5e-3,
-                      seed: int = 0, device: str = "cpu") -> np.ndarray:
+                      seed: int = 0, device: str | None = None) -> np.ndarray:
     """Truncated BPTT on one long text: ``ids`` (N,) cut into ``batch_size`` streams, read in
     chunks of ``chunk`` characters with the state carried (detached) from chunk to chunk;
     Adam, gradient norm clipped at 1, ``model(x, state) -> (logits, state)``.  The starting
     offset of the streams is drawn from ``seed``.  Returns the training losses."""
     import torch
+    device = model_device(model, device)
     import torch.nn.functional as F
 
     g = torch.Generator().manual_seed(int(seed))
@@ -385,12 +413,13 @@ def train_char_stream(model, ids, *, steps: int, batch_size: int = 32, chunk: in
     return np.array(losses)
 
 
-def char_stream_logits(model, ids, *, batch_size: int = 16, device: str = "cpu") -> np.ndarray:
+def char_stream_logits(model, ids, *, batch_size: int = 16, device: str | None = None) -> np.ndarray:
     """The logits (float32, (batch_size, n, V)) ``model`` gives after every character of the
     text ``ids`` read as ``batch_size`` streams of ``n = (len(ids) - 1) // batch_size``
     characters, ``model(X)`` on all of them at once; the grader scores them against the next
     characters itself."""
     import torch
+    device = model_device(model, device)
 
     ids = torch.as_tensor(np.asarray(ids, dtype=np.int64))
     n = (len(ids) - 1) // batch_size

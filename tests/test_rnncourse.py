@@ -116,3 +116,24 @@ def test_failure_messages_print_enough_digits_to_show_the_difference():
         check_equal("h0 after the call", np.array([0.3]), np.array([0.1 + 0.2]))
     with _pytest.raises(CheckFailed, match=r"expected 0\.3, got 0\.30000000000000004"):
         check_close("x", 0.1 + 0.2, 0.3, rtol=0, atol=0)
+
+
+def test_models_are_built_where_the_graders_tensors_arrive(monkeypatch):
+    """Under grading the sandbox rebuilds every tensor on ``env.device()`` (CUDA on a GPU
+    grader), so ``training.construct`` puts the student's model there too, and the
+    producers compute on the model's device by default.  The "meta" device stands in for
+    CUDA on a machine without one."""
+    import torch
+
+    from rnncourse import training
+
+    monkeypatch.setenv("RNNCOURSE_DEVICE", "meta")
+    monkeypatch.delenv("RNNCOURSE_GRADING", raising=False)
+    assert next(training.construct(torch.nn.Linear, 0, 2, 3).parameters()).device.type == "cpu"   # a notebook
+    monkeypatch.setenv("RNNCOURSE_GRADING", "1")
+    model = training.construct(torch.nn.Linear, 0, 2, 3)
+    assert next(model.parameters()).device.type == "meta"
+    assert torch.device(training.model_device(model)).type == "meta"
+    assert training.model_device(model, "cpu") == "cpu"
+    assert training.model_device(torch.nn.ReLU()) == "cpu"          # no parameters
+    assert next(training.construct(torch.nn.Linear, 0, 2, 3, device="cpu").parameters()).device.type == "cpu"

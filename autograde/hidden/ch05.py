@@ -271,7 +271,6 @@ def check_CharLSTM(cls) -> None:
 
     r = Report("CharLSTM (hidden)")
     name = "CharLSTM"
-    dev = torch.device("cpu")
     for case in cases(3):
         rng = np.random.default_rng(seed(name, case))
         V, E, H, L = int(rng.integers(2, 12)), int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
