@@ -49,7 +49,7 @@ __all__ = [
     "PAD", "START", "END", "UNK", "SPECIALS", "IMAGE_SIZE", "SHAPES", "COLOURS", "RGB",
     "SIZES", "SIDE", "HELD_OUT", "SPLITS", "SPLIT_SIZES", "SEEDS", "SOURCES", "FILES",
     "RELATIONS", "Obj", "Scene", "CaptionSet", "WordVocab", "draw", "describe", "generate",
-    "build", "available", "source_versions", "load", "vocab", "batch", "to_tensor_images",
+    "build", "available", "source_versions", "load", "vocab", "batch", "to_tensor_images", "true_captions", "is_true",
     "training_pairs", "object_of_word", "word_spans", "relation", "normalise_caption",
     "load_coco", "load_flickr8k", "write_fixture",
 ]
@@ -300,6 +300,25 @@ def describe(objects: Sequence[Obj], rng: random.Random) -> tuple[str, ...]:
     cands = _candidates(list(objects))
     k = rng.randint(3, 5)
     return tuple(rng.sample(cands, k))
+
+
+def true_captions(objects: Sequence[Obj]) -> tuple[str, ...]:
+    """Every caption the grammar writes of a scene (1 or 2 objects), all of them true.
+
+    :func:`describe` gives each image 3 to 5 of these as its references; this is the whole
+    set (7 for one object, 8 for two).  A model's caption can be true without being one of
+    its image's references ("there is a red square" for an image whose references all name
+    the size): :func:`is_true` judges it by its meaning, which a generated data set allows
+    and real ones do not.  Raises ValueError for 0 or more than 2 objects, or for two
+    objects whose layout states no relation.
+    """
+    return tuple(_candidates(list(objects)))
+
+
+def is_true(caption: str, objects: Sequence[Obj]) -> bool:
+    """Whether ``caption`` (normalised as the loaders do: lowercase, punctuation and extra
+    spaces dropped) is one of :func:`true_captions` of the scene."""
+    return normalise_caption(caption) in set(true_captions(objects))
 
 
 def _place(rng: random.Random, shape: str, colour: str, size: str) -> Obj:

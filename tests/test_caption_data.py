@@ -468,3 +468,29 @@ def test_missing_pillow_is_explained(tmp_path, monkeypatch):
     assert not set(cap.FILES) & data._expected_files()
     with pytest.raises(ModuleNotFoundError, match="pip install pillow=="):
         cap.load("train")
+
+
+def test_true_captions_hold_every_reference_and_judge_by_meaning():
+    from rnncourse import captions as C
+
+    scenes = C.load("valid", limit=200)
+    for caps, objs in zip(scenes.captions, scenes.objects):
+        every = C.true_captions(objs)
+        assert len(every) == (7 if len(objs) == 1 else 8) and len(set(every)) == len(every)
+        assert set(caps) <= set(every), (caps, every)            # the references are drawn from them
+        assert all(C.is_true(c, objs) for c in every)
+    one = next(o for o in scenes.objects if len(o) == 1)[0]
+    assert C.is_true(f"There is a {one.colour} {one.shape}.", [one])          # normalised first
+    other_colour = next(c for c in C.COLOURS if c != one.colour)
+    assert not C.is_true(f"a {other_colour} {one.shape}", [one])
+    other_size = next(s for s in C.SIZES if s != one.size)
+    assert not C.is_true(f"a {other_size} {one.colour} {one.shape}", [one])
+    two = next(o for o in scenes.objects if len(o) == 2)
+    rel = C.relation(*two)
+    a, b = two
+    assert C.is_true(f"a {a.colour} {a.shape} {rel} a {b.colour} {b.shape}", two)
+    assert not C.is_true(f"a {b.colour} {b.shape} {rel} a {a.colour} {a.shape}", two)   # the relation reversed
+    import pytest
+
+    with pytest.raises(ValueError):
+        C.true_captions([])
