@@ -271,22 +271,6 @@ def _locations(root: ast.AST) -> Iterator[tuple[ast.AST, ast.AST | None, str | N
                 yield value, parent, fname, None
 
 
-def _path_to(tree: ast.AST, target: ast.AST) -> list[tuple[str, int | None]]:
-    """Field path from ``tree`` to ``target`` (to find the same node in a deep copy)."""
-    def search(node, path):
-        if node is target:
-            return path
-        for fname, value in ast.iter_fields(node):
-            items = enumerate(value) if isinstance(value, list) else [(None, value)]
-            for i, child in items:
-                if isinstance(child, ast.AST):
-                    found = search(child, path + [(fname, i)])
-                    if found is not None:
-                        return found
-        return None
-    return search(tree, [])
-
-
 def _follow(tree: ast.AST, path):
     node = tree
     for fname, i in path:
@@ -294,13 +278,41 @@ def _follow(tree: ast.AST, path):
     return node
 
 
+def _paths(tree: ast.AST) -> dict[int, list[tuple[str, int | None]]]:
+    """The field path from ``tree`` to every node under it, by ``id`` (one traversal)."""
+    out: dict[int, list[tuple[str, int | None]]] = {id(tree): []}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        base = out[id(node)]
+        for fname, value in ast.iter_fields(node):
+            items = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for i, child in items:
+                if isinstance(child, ast.AST) and id(child) not in out:
+                    out[id(child)] = base + [(fname, i)]
+                    stack.append(child)
+    return out
+
+
+def _put(parent: ast.AST, fname: str, i: int | None, node: ast.AST) -> None:
+    if i is None:
+        setattr(parent, fname, node)
+    else:
+        getattr(parent, fname)[i] = node
+
+
 def mutants(exercise: str) -> list[Mutant]:
-    """All mutants of one exercise (``"ch02.rnn_step"``), in a deterministic order."""
+    """All mutants of one exercise (``"ch02.rnn_step"``), in a deterministic order.
+
+    Each mutant is made by putting an edited copy of one node (or its replacement) into
+    the module's tree, unparsing the tree and putting the original node back: the same
+    code as editing a deep copy of the whole tree, without copying it per mutant."""
     chapter, name = exercise.split(".")
     source = _module_source(chapter)
     lines = source.splitlines()
     tree = ast.parse(source)
     original = ast.unparse(tree)
+    paths = _paths(tree)
     out: list[Mutant] = []
     seen_code = {original}
     seen_keys: dict[str, int] = {}
@@ -312,31 +324,27 @@ def mutants(exercise: str) -> list[Mutant]:
             if id(node) in skip:
                 continue
             in_body = parent is not None and isinstance(getattr(parent, fname, None), list) and fname in ("body", "orelse", "finalbody")
+            path = paths[id(node)]
+            holder = _follow(tree, path[:-1])
+            f, i = path[-1]
             for change, edit in _edits(node, (fname, idx) if in_body else None):
-                new_tree = copy.deepcopy(tree)
-                path = _path_to(tree, node)
-                if edit in ("UNWRAP", "DROPCALL", "DELETE"):
-                    par = _follow(new_tree, path[:-1])
-                    f, i = path[-1]
-                    old = _follow(new_tree, path)
-                    if edit == "UNWRAP":
-                        repl = old.operand
-                    elif edit == "DROPCALL":
-                        repl = old.func.value
-                    else:
-                        repl = ast.Pass()
-                    if i is None:
-                        setattr(par, f, repl)
-                    else:
-                        getattr(par, f)[i] = repl
+                if edit == "UNWRAP":
+                    repl = node.operand
+                elif edit == "DROPCALL":
+                    repl = node.func.value
+                elif edit == "DELETE":
+                    repl = ast.Pass()
                 else:
-                    edit(_follow(new_tree, path))
-                ast.fix_missing_locations(new_tree)
+                    repl = copy.deepcopy(node)
+                    edit(repl)
+                _put(holder, f, i, repl)
                 try:
-                    code = ast.unparse(new_tree)
+                    code = ast.unparse(tree)
                     compile(code, f"<mutant {exercise}>", "exec")
                 except Exception:
                     continue
+                finally:
+                    _put(holder, f, i, node)
                 if code in seen_code:
                     continue
                 seen_code.add(code)
