@@ -9,6 +9,10 @@ chapter 7 notebook.  What is here:
   ``model(images, tgt_in) -> logits`` or ``-> (logits, weights)``;
 * :func:`caption_bleu` (corpus BLEU-4 with several references per image, word tokens,
   sacrebleu) and :func:`exact_match` (a caption equal to one of the references);
+* :func:`true_rate` (a caption that is a true description of its scene, one of
+  :func:`rnncourse.captions.true_captions`, whether or not it is one of the image's 3-5
+  references) and :func:`named_share` (the share of chosen objects that the captions name by
+  colour and shape: on the compositional split, the held-out pairs);
 * :func:`hit_rate`: collects the (shape word, object) pairs of generated captions
   (:func:`rnncourse.captions.object_of_word`) and applies a box test to them;
 * :func:`show_images` and :func:`draw_attention`: matplotlib figures (at most 10 in wide,
@@ -25,7 +29,8 @@ import numpy as np
 
 from rnncourse import captions as cap
 
-__all__ = ["train_captioner", "masked_token_loss", "caption_bleu", "exact_match", "hit_pairs", "hit_rate",
+__all__ = ["train_captioner", "masked_token_loss", "caption_bleu", "exact_match", "true_rate", "names_object",
+           "named_share", "hit_pairs", "hit_rate",
            "show_images", "draw_attention", "FIG_WIDTH"]
 
 FIG_WIDTH = 10.0
@@ -145,6 +150,41 @@ def exact_match(hyps: Sequence[str], refs_lists: Sequence[Sequence[str]]) -> flo
         return 0.0
     norm = lambda s: " ".join(s.split())   # noqa: E731
     return float(np.mean([norm(h) in {norm(r) for r in refs} for h, refs in zip(hyps, refs_lists)]))
+
+
+def true_rate(hyps: Sequence[str], objects: Sequence[Sequence]) -> float:
+    """The fraction of captions that are true descriptions of their scene
+    (:func:`rnncourse.captions.is_true`: one of every caption the grammar writes of the scene,
+    not only of the image's 3-5 references); ``objects`` as ``captions.load(split).objects``."""
+    if isinstance(hyps, str):
+        raise TypeError("hyps is a list of captions, not one string")
+    if len(hyps) != len(objects):
+        raise ValueError(f"{len(hyps)} hypotheses for {len(objects)} scenes")
+    if not hyps:
+        return 0.0
+    return float(np.mean([cap.is_true(h, objs) for h, objs in zip(hyps, objects)]))
+
+
+def names_object(text: str, colour: str, shape: str) -> bool:
+    """Does the caption name an object of this colour and shape (the colour one or two words
+    before the shape word: "a red triangle", "a small red triangle")?"""
+    words = text.split()
+    return any(w == shape and colour in words[max(0, i - 2):i] for i, w in enumerate(words))
+
+
+def named_share(hyps: Sequence[str], objects: Sequence[Sequence], pick: Callable | None = None) -> dict:
+    """Of the objects for which ``pick(obj)`` is true (default: every object), the share that
+    their image's caption names by colour and shape (:func:`names_object`).  Returns
+    ``{"objects": n, "named": k, "rate": k / n (None when n = 0)}``."""
+    if len(hyps) != len(objects):
+        raise ValueError(f"{len(hyps)} hypotheses for {len(objects)} scenes")
+    n = k = 0
+    for text, objs in zip(hyps, objects):
+        for o in objs:
+            if pick is None or pick(o):
+                n += 1
+                k += names_object(text, o.colour, o.shape)
+    return {"objects": n, "named": k, "rate": k / n if n else None}
 
 
 # --------------------------------------------------------------------------- attention

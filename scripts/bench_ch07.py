@@ -15,21 +15,37 @@ mean cross-entropy of the real steps):
   vector as the LSTM's initial state (Show and Tell's choice, roughly);
 * ``input``: the same with ``inject="input"``, the image vector an input at every step;
 * ``attention``: ``ConvEncoder`` + ``AttentionCaptionDecoder`` (Show, Attend and Tell's soft
-  attention over the 8 x 8 grid); ``ds_lambda`` is the weight of the doubly stochastic penalty
-  (0 in both modes: with the per-word loss, 0.02 kept the weights near uniform at 800 steps);
+  attention, the exercise's decoder unchanged) with an encoder of two stages instead of three
+  (``att_channels``: a 16 x 16 grid of cells with a 10-pixel receptive field, instead of 8 x 8
+  with 22 pixels), the variant of the ablation (``--ablation``) whose hit rate was above
+  chance for both seeds; ``att_init`` can also give the decoder a learned constant initial
+  state ``tanh(b)`` instead of ``tanh(W mean v)`` (``"const"``: the bench subclasses the
+  reference decoder and overrides ``init_state``), which the ablation tried.  It trains ``att_steps`` steps (700 in fast mode, where its
+  larger grid costs about twice as much per step, to keep it near a minute; the others 1500);
+  ``ds_lambda`` is the weight of the doubly stochastic penalty (0 in both modes: with the
+  per-word loss, 0.02 kept the weights near uniform at 800 steps);
 * ``blind``: a ``CaptionDecoder`` fed zero features, i.e. a language model of the captions
   that never sees the image: the anchor.
 
 Measured: corpus BLEU-4 with all references (``rnncourse.captioning.caption_bleu``: sacrebleu,
-word tokens) and exact match (a caption equal to one of the image's true captions) of greedy
+word tokens), exact match (a caption equal to one of the image's 3-5 references), the
+true-caption rate (``rnncourse.captioning.true_rate``: a caption that is any true caption of
+the scene, ``captions.is_true``), the share of objects named by colour and shape
+(``named_share``; on ``compositional`` also of the held-out pairs' objects) of greedy
 decoding and of beam search (chapter 6's ``beam_search``, beam 5, raw log-probability) on
 ``test`` and ``compositional`` (greedy only on ``valid``); the attention model's hit rate (the
 most-attended cell at a shape word inside the named object's box,
 ``rnncourse.captioning.hit_rate`` with the reference ``attention_in_box``) on both splits;
 training and decoding seconds.
 
+``--ablation`` runs only the attention model's variants (``ABLATION_VARIANTS``: the
+exercise's model, a constant initial state, two stages, both), each with seeds 0 and 1 for
+``att_steps`` steps, scored on the first 200 ``valid`` images (hit rate, BLEU, exact match,
+true captions), and merges them into the results file under ``"ablation"``; a main run keeps
+that key.
+
 On a CPU the script runs torch with ``--threads`` threads (default 1); fast mode takes about
-five minutes on a shared two-core machine.  Full mode is sized for a GPU.  ``--max-steps``
+three minutes on a shared two-core machine, the ablation about eight.  Full mode is sized for a GPU.  ``--max-steps``
 caps the training steps and ``--eval-limit`` the images per split (start checks); ``--dry``
 shrinks everything to seconds (tests/test_bench_ch07.py).
 """
@@ -53,11 +69,13 @@ from autograde.reference import ch07 as R7  # noqa: E402
 from rnncourse import captioning as C, captions as cap, env  # noqa: E402
 
 FAST = dict(channels=(8, 16, 32), feature=64, embed=32, hidden=128, attention_size=64, steps=1500, batch_size=32,
-            lr=0.005, ds_lambda=0.0, eval_limit=None, eval_batch=500)
+            lr=0.005, ds_lambda=0.0, eval_limit=None, eval_batch=500,
+            att_channels=(8, 16), att_init="mean", att_steps=700)
 FULL = dict(channels=(16, 32, 64), feature=128, embed=64, hidden=256, attention_size=128, steps=8000, batch_size=64,
-            lr=0.002, ds_lambda=0.0, eval_limit=None, eval_batch=500)
+            lr=0.002, ds_lambda=0.0, eval_limit=None, eval_batch=500,
+            att_channels=(16, 32), att_init="mean", att_steps=8000)
 DRY = dict(channels=(4, 4, 4), feature=8, embed=8, hidden=12, attention_size=8, steps=3, batch_size=8, eval_limit=12,
-           eval_batch=5)
+           eval_batch=5, att_channels=(4, 4), att_steps=3)
 BEAM = 5
 MAX_LEN = 20
 METHODS = ("greedy", "beam5")
@@ -69,25 +87,65 @@ MODELS = {   # name -> (label, how the image enters)
 }
 SPLITS = ("valid", "test", "compositional")
 SEED = 0
+INITS = ("mean", "detach", "const")
+ABLATION = dict(images=200, seeds=(0, 1), steps=None)   # steps None: the mode's attention steps
+ABLATION_VARIANTS = {   # name -> (label, overrides of the attention model's settings)
+    "reference": ("the exercise's model: three stages (8 x 8 grid), h0 = tanh(W mean v)", {}),
+    "const": ("8 x 8 grid, learned constant h0 (no mean path)", {"att_init": "const"}),
+    "grid16": ("two stages (16 x 16 grid), h0 = tanh(W mean v) (the bench's model)", {"att_channels": "two"}),
+    "grid16_const": ("16 x 16 grid and a learned constant h0",
+                     {"att_channels": "two", "att_init": "const"}),
+}
 
 
-def build(name: str, cfg: dict, vocab_size: int):
+def attention_decoder(cfg: dict, vocab_size: int):
+    """The reference ``AttentionCaptionDecoder``, its initial state from the mean of the cells
+    (``att_init="mean"``, the exercise's model), from the mean with no gradient into the encoder
+    (``"detach"``) or a learned constant ``tanh(b)`` (``"const"``: the image reaches the decoder
+    only through attention)."""
+    import torch
+
+    init = cfg.get("att_init", "mean")
+    if init not in INITS:
+        raise ValueError(f"att_init must be one of {INITS}, got {init!r}")
+
+    class Decoder(R7.AttentionCaptionDecoder):
+        def init_state(self, grid):
+            if init == "mean":
+                return super().init_state(grid)
+            if init == "detach":
+                mean = grid.mean(1).detach()
+                return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+            n = grid.shape[0]
+            return torch.tanh(self.init_h.bias).expand(n, -1), torch.tanh(self.init_c.bias).expand(n, -1)
+
+    return Decoder(vocab_size, cfg["embed"], cfg["hidden"], cfg["feature"], cfg["attention_size"])
+
+
+def grid_size(cfg: dict, name: str) -> tuple:
+    """The encoder's grid (rows, columns) of model ``name``."""
+    channels = (cfg.get("att_channels") or cfg["channels"]) if name == "attention" else cfg["channels"]
+    g = cap.IMAGE_SIZE // 2 ** len(channels)
+    return (g, g)
+
+
+def build(name: str, cfg: dict, vocab_size: int, seed: int = SEED):
     """The model ``model(images, tgt_in) -> logits`` (or ``(logits, weights)``) of ``name``."""
     import torch
     from torch import nn
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
 
     class Captioner(nn.Module):
         def __init__(self):
             super().__init__()
             self.kind = name
-            if name != "blind":
-                self.encoder = R7.ConvEncoder(3, cfg["channels"], cfg["feature"])
             if name == "attention":
-                self.decoder = R7.AttentionCaptionDecoder(vocab_size, cfg["embed"], cfg["hidden"], cfg["feature"],
-                                                          cfg["attention_size"])
-            else:
+                self.encoder = R7.ConvEncoder(3, cfg.get("att_channels") or cfg["channels"], cfg["feature"])
+                self.decoder = attention_decoder(cfg, vocab_size)
+            elif name != "blind":
+                self.encoder = R7.ConvEncoder(3, cfg["channels"], cfg["feature"])
+            if name != "attention":
                 self.decoder = R7.CaptionDecoder(vocab_size, cfg["embed"], cfg["hidden"], cfg["feature"],
                                                  inject="input" if name == "input" else "init")
 
@@ -161,6 +219,71 @@ def decode(model, images, vocab, method: str, chunk: int, device):
     return texts, maps
 
 
+def train_one(name, cfg, vocab, train, index, texts, device, seed=SEED, steps=None):
+    """Model ``name`` trained by the chapter's loop; returns ``(model, losses, seconds)``."""
+    import torch
+
+    model = build(name, cfg, len(vocab), seed=seed).to(device)
+    loss_fn = lambda lg, t, m: R7.temporal_softmax_loss(lg, t, m, reduction="token")   # noqa: E731
+    t0 = time.perf_counter()
+    losses = C.train_captioner(model, train.images, index, texts, vocab, steps=steps or cfg["steps"],
+                               batch_size=cfg["batch_size"], lr=cfg["lr"], seed=seed, device=str(device),
+                               loss_fn=loss_fn, doubly_stochastic=cfg["ds_lambda"] if name == "attention" else 0.0)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    model.eval()
+    return model, losses, time.perf_counter() - t0
+
+
+def run_ablation(args, cfg, out, device, vocab, train, index, texts) -> int:
+    """The attention model's variants (ABLATION_VARIANTS), each trained with every seed of
+    ABLATION for the mode's attention steps and scored on the first ABLATION["images"] images
+    of ``valid`` (greedy: hit rate, BLEU-4, exact match, true-caption rate); merged into the
+    results file under ``"ablation"``."""
+    t_all = time.perf_counter()
+    n_images = cfg["eval_limit"] if args.dry else ABLATION["images"]
+    valid = cap.load("valid", limit=n_images)
+    steps = ABLATION["steps"] or cfg["att_steps"]
+    variants = {}
+    for key, (label, over) in ABLATION_VARIANTS.items():
+        vcfg = dict(cfg, att_init="mean", att_channels=None)
+        vcfg.update(over)
+        if vcfg["att_channels"] == "two":   # the first two stages of the mode's encoder
+            vcfg["att_channels"] = tuple(cfg["channels"][:2])
+        runs = []
+        for seed in ABLATION["seeds"]:
+            model, losses, train_s = train_one("attention", vcfg, vocab, train, index, texts, device, seed=seed,
+                                               steps=steps)
+            hyps, maps = decode(model, valid.images, vocab, "greedy", cfg["eval_batch"], device)
+            hr = C.hit_rate(hyps, maps, valid.objects, R7.attention_in_box, grid_size=grid_size(vcfg, "attention"))
+            runs.append({"seed": seed, "hit_rate": hr["rate"], "chance": hr["chance"], "pairs": hr["pairs"],
+                         "bleu": C.caption_bleu(hyps, valid.captions),
+                         "exact_match": C.exact_match(hyps, valid.captions),
+                         "true_rate": C.true_rate(hyps, valid.objects), "train_s": round(train_s, 1),
+                         "final_train_loss": float(np.mean(losses[-max(1, len(losses) // 20):]))})
+            print(f"ablation {key:13} seed {seed}: hit {hr['rate']} chance {hr['chance']} BLEU {runs[-1]['bleu']:.1f} "
+                  f"true {runs[-1]['true_rate']:.3f} ({train_s:.0f} s)", flush=True)
+        mean = lambda k: float(np.mean([r[k] for r in runs if r[k] is not None])) if any(   # noqa: E731
+            r[k] is not None for r in runs) else None
+        variants[key] = {"label": label, "grid": list(grid_size(vcfg, "attention")), "init": vcfg["att_init"],
+                         "runs": runs, **{k: mean(k) for k in ("hit_rate", "chance", "bleu", "exact_match",
+                                                                "true_rate")}}
+    extra = [f"--max-steps {args.max_steps}"] * (args.max_steps is not None) + \
+            [f"--threads {args.threads}"] * (args.threads != 1) + ["--dry"] * args.dry
+    import torch
+
+    ablation = dict(command=" ".join([f"python scripts/bench_ch07.py --mode {args.mode} --ablation", *extra]),
+                    date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), device=str(device),
+                    threads=torch.get_num_threads(), split="valid", images=len(valid.images), steps=int(steps),
+                    seeds=list(ABLATION["seeds"]), variants=variants, runtime_s=round(time.perf_counter() - t_all, 1))
+    report = json.loads(out.read_text()) if out.is_file() else {"mode": args.mode}
+    report["ablation"] = ablation
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote the ablation into {out} in {ablation['runtime_s']:.0f} s")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mode", choices=["fast", "full"], default=env.mode())
@@ -169,6 +292,8 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-limit", type=int, default=None, help="score only the first N images of each split")
     ap.add_argument("--threads", type=int, default=1, help="torch threads on a CPU (default 1)")
     ap.add_argument("--dry", action="store_true", help="tiny sizes, for the tests")
+    ap.add_argument("--ablation", action="store_true",
+                    help="only the attention model's variants (2 seeds, 200 valid images), merged into the results file")
     args = ap.parse_args(argv)
     os.environ[env.MODE_VARIABLE] = args.mode
     cfg = dict(env.pick(fast=FAST, full=FULL))
@@ -176,6 +301,7 @@ def main(argv=None) -> int:
         cfg.update(DRY)
     if args.max_steps is not None:
         cfg["steps"] = min(cfg["steps"], args.max_steps)
+        cfg["att_steps"] = min(cfg["att_steps"], args.max_steps)
     if args.eval_limit is not None:
         cfg["eval_limit"] = args.eval_limit
 
@@ -189,18 +315,15 @@ def main(argv=None) -> int:
     train = cap.load("train")
     index, texts = cap.training_pairs("train")
     splits = {s: cap.load(s, limit=cfg["eval_limit"]) for s in SPLITS}
-    loss_fn = lambda lg, t, m: R7.temporal_softmax_loss(lg, t, m, reduction="token")   # noqa: E731
+    held = {tuple(p) for p in cap.HELD_OUT}
+    out = args.out or REPO / "results" / ("ch07_captioning.json" if args.mode == "fast" else "ch07_captioning_full.json")
+    if args.ablation:
+        return run_ablation(args, cfg, out, device, vocab, train, index, texts)
 
     results = {}
     for name, label in MODELS.items():
-        model = build(name, cfg, len(vocab)).to(device)
-        t0 = time.perf_counter()
-        losses = C.train_captioner(model, train.images, index, texts, vocab, steps=cfg["steps"],
-                                   batch_size=cfg["batch_size"], lr=cfg["lr"], seed=SEED, device=str(device),
-                                   loss_fn=loss_fn, doubly_stochastic=cfg["ds_lambda"] if name == "attention" else 0.0)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        train_s = time.perf_counter() - t0
+        model, losses, train_s = train_one(name, cfg, vocab, train, index, texts, device,
+                                           steps=cfg["att_steps"] if name == "attention" else None)
         model.eval()
         every = max(1, len(losses) // 50)
         res = {"label": label, "image": name != "blind", "attention": name == "attention",
@@ -216,15 +339,20 @@ def main(argv=None) -> int:
                 hyps, maps = decode(model, data.images, vocab, method, cfg["eval_batch"], device)
                 dec_s = time.perf_counter() - t0
                 row = {"bleu": C.caption_bleu(hyps, data.captions), "exact_match": C.exact_match(hyps, data.captions),
+                       "true_rate": C.true_rate(hyps, data.objects), "named": C.named_share(hyps, data.objects),
                        "decode_s": round(dec_s, 3), "distinct": len(set(hyps))}
+                if split == "compositional":
+                    row["held_out_named"] = C.named_share(hyps, data.objects, lambda o: (o.colour, o.shape) in held)
                 if method == "greedy" and split != "valid":
                     row["examples"] = [{"output": h, "references": refs[:3], "right": h in refs}
                                        for h, refs in zip(hyps[:6], data.captions[:6])]
                 if maps:
-                    row["hit_rate"] = C.hit_rate(hyps, maps, data.objects, R7.attention_in_box)
+                    row["hit_rate"] = C.hit_rate(hyps, maps, data.objects, R7.attention_in_box,
+                                                 grid_size=grid_size(cfg, name))
                 res["splits"][split][method] = row
                 hit = f" hit {row['hit_rate']['rate']}" if maps else ""
-                print(f"{name:9} {split:13} {method:6} BLEU {row['bleu']:6.2f} exact {row['exact_match']:.4f}{hit} "
+                print(f"{name:9} {split:13} {method:6} BLEU {row['bleu']:6.2f} exact {row['exact_match']:.4f} "
+                      f"true {row['true_rate']:.4f}{hit} "
                       f"({dec_s:.1f} s)", flush=True)
         results[name] = res
         print(f"{name:9} trained {len(losses)} steps in {train_s:.1f} s, final loss {res['final_train_loss']:.4f}",
@@ -233,16 +361,21 @@ def main(argv=None) -> int:
     extra = [f"--max-steps {args.max_steps}"] * (args.max_steps is not None) + \
             [f"--eval-limit {args.eval_limit}"] * (args.eval_limit is not None) + \
             [f"--threads {args.threads}"] * (args.threads != 1) + ["--dry"] * args.dry
-    out = args.out or REPO / "results" / ("ch07_captioning.json" if args.mode == "fast" else "ch07_captioning_full.json")
     report = dict(
         command=" ".join([f"python scripts/bench_ch07.py --mode {args.mode}", *extra]), mode=args.mode,
         dry=bool(args.dry), date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         machine=env.machine_info(), device=str(device), threads=torch.get_num_threads(),
-        settings=dict(cfg, channels=list(cfg["channels"]), beam_size=BEAM, max_len=MAX_LEN, seed=SEED,
+        settings=dict(cfg, channels=list(cfg["channels"]),
+                      att_channels=list(cfg.get("att_channels") or cfg["channels"]),
+                      att_grid=list(grid_size(cfg, "attention")), beam_size=BEAM, max_len=MAX_LEN, seed=SEED,
                       train_images=len(train.images), train_pairs=len(texts), vocab=len(vocab),
                       methods=list(METHODS), held_out=[list(p) for p in cap.HELD_OUT], tuned_on="valid"),
         models=results, runtime_s=round(time.perf_counter() - t_all, 1),
     )
+    if out.is_file():   # the attention ablation is its own run (--ablation): keep it
+        old = json.loads(out.read_text()).get("ablation")
+        if old is not None:
+            report["ablation"] = old
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {out} in {report['runtime_s']:.0f} s")

@@ -35,6 +35,14 @@ def test_dry_run_writes_every_measurement(tmp_path):
                 r = row[method]
                 assert 0.0 <= r["exact_match"] <= 1.0 and 0.0 <= r["bleu"] <= 100.0 and r["decode_s"] >= 0
                 assert 1 <= r["distinct"] <= row["n"]
+                # an exact match is one of the true captions, so the true-caption rate is at least as large
+                assert r["exact_match"] <= r["true_rate"] + 1e-12 <= 1.0 + 1e-12
+                assert r["named"]["objects"] >= row["n"] and 0 <= r["named"]["named"] <= r["named"]["objects"]
+                if split == "compositional":
+                    h = r["held_out_named"]
+                    assert 1 <= h["objects"] <= r["named"]["objects"] and 0.0 <= h["rate"] <= 1.0
+                else:
+                    assert "held_out_named" not in r
             assert len(row["greedy"]["examples"]) == 6
             if name == "attention":
                 h = row["greedy"]["hit_rate"]
@@ -42,6 +50,49 @@ def test_dry_run_writes_every_measurement(tmp_path):
                 assert h["rate"] is None or 0.0 <= h["rate"] <= 1.0
             else:
                 assert "hit_rate" not in row["greedy"]
+
+
+    assert res["settings"]["att_grid"] == list(B.grid_size(B.DRY | {"att_channels": res["settings"]["att_channels"]},
+                                                              "attention"))
+
+
+def test_dry_ablation_is_merged_into_the_results(tmp_path):
+    from scripts import bench_ch07 as B
+
+    out = tmp_path / "fast.json"
+    assert B.main(["--mode", "fast", "--dry", "--out", str(out)]) == 0
+    assert B.main(["--mode", "fast", "--dry", "--ablation", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["models"]) == set(B.MODELS)              # the ablation keeps the main run
+    ab = res["ablation"]
+    assert "--ablation" in ab["command"] and ab["split"] == "valid" and ab["seeds"] == list(B.ABLATION["seeds"])
+    assert set(ab["variants"]) == set(B.ABLATION_VARIANTS)
+    for key, v in ab["variants"].items():
+        assert len(v["runs"]) == len(B.ABLATION["seeds"]) and v["init"] in B.INITS
+        assert v["grid"] in ([8, 8], [16, 16])
+        for r in v["runs"]:
+            assert r["hit_rate"] is None or 0.0 <= r["hit_rate"] <= 1.0
+            assert 0.0 <= r["exact_match"] <= r["true_rate"] + 1e-12 <= 1.0 + 1e-12
+    # a main run afterwards keeps the ablation
+    assert B.main(["--mode", "fast", "--dry", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["ablation"] == ab
+
+
+def test_true_rate_and_named_share():
+    data = cap.load("test", limit=20)
+    refs = [c[0] for c in data.captions]
+    assert C.true_rate(refs, data.objects) == 1.0
+    other = [cap.true_captions(o)[-1] for o in data.objects]       # true, not always a reference
+    assert C.true_rate(other, data.objects) == 1.0 and C.exact_match(other, data.captions) <= 1.0
+    assert C.true_rate(["a"] * 20, data.objects) == 0.0
+    assert C.names_object("a small red triangle left of a blue square", "red", "triangle")
+    assert not C.names_object("a red square and a blue triangle", "red", "triangle")
+    objs = [[cap.Obj("triangle", "red", "small", (0, 0, 12, 12))], [cap.Obj("circle", "blue", "large", (0, 0, 22, 22))]]
+    got = C.named_share(["a small red triangle", "a green circle"], objs)
+    assert got == {"objects": 2, "named": 1, "rate": 0.5}
+    assert C.named_share(["a small red triangle", "a green circle"], objs, lambda o: o.colour == "blue")["rate"] == 0.0
+    with pytest.raises(ValueError):
+        C.true_rate(refs[:3], data.objects)
 
 
 def test_full_mode_starts_with_max_steps(tmp_path):
