@@ -45,7 +45,8 @@ true captions), and merges them into the results file under ``"ablation"``; a ma
 that key.
 
 On a CPU the script runs torch with ``--threads`` threads (default 1); fast mode takes about
-three minutes on a shared two-core machine, the ablation about eight.  Full mode is sized for a GPU.  ``--max-steps``
+three minutes on a shared two-core machine (171 s), the ablation about ten (600 s, run beside
+the main run).  Full mode is sized for a GPU.  ``--max-steps``
 caps the training steps and ``--eval-limit`` the images per split (start checks); ``--dry``
 shrinks everything to seconds (tests/test_bench_ch07.py).
 """
