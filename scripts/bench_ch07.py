@@ -20,8 +20,8 @@ mean cross-entropy of the real steps):
   with 22 pixels), the variant of the ablation (``--ablation``) whose hit rate was above
   chance for both seeds; ``att_init`` can also give the decoder a learned constant initial
   state ``tanh(b)`` instead of ``tanh(W mean v)`` (``"const"``: the bench subclasses the
-  reference decoder and overrides ``init_state``), which the ablation tried.  It trains ``att_steps`` steps (700 in fast mode, where its
-  larger grid costs about twice as much per step, to keep it near a minute; the others 1500);
+  reference decoder and overrides ``init_state``), which the ablation tried.  It trains ``att_steps`` steps (1500 in fast mode, the
+  budget of the other models; its larger grid costs about twice as much per step);
   ``ds_lambda`` is the weight of the doubly stochastic penalty (0 in both modes: with the
   per-word loss, 0.02 kept the weights near uniform at 800 steps);
 * ``blind``: a ``CaptionDecoder`` fed zero features, i.e. a language model of the captions
@@ -71,7 +71,7 @@ from rnncourse import captioning as C, captions as cap, env  # noqa: E402
 
 FAST = dict(channels=(8, 16, 32), feature=64, embed=32, hidden=128, attention_size=64, steps=1500, batch_size=32,
             lr=0.005, ds_lambda=0.0, eval_limit=None, eval_batch=500,
-            att_channels=(8, 16), att_init="mean", att_steps=700)
+            att_channels=(8, 16), att_init="mean", att_steps=1500)
 FULL = dict(channels=(16, 32, 64), feature=128, embed=64, hidden=256, attention_size=128, steps=8000, batch_size=64,
             lr=0.002, ds_lambda=0.0, eval_limit=None, eval_batch=500,
             att_channels=(16, 32), att_init="mean", att_steps=8000)
