@@ -16,7 +16,11 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = os.path.join("autograde", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("autograde", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("autograde", "feedback")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograde", "gradebook.db")
+# The gradebook: SQLite in autograde/ by default; a server when RNNCOURSE_DB_URL is set, e.g.
+# postgresql://grader@db.example.org/rnncourse (psycopg 3).  `python -m autograde` reads
+# this same setting, so its writer, formgrader and nbgrader's commands share one gradebook.
+c.CourseDirectory.db_url = (os.environ.get("RNNCOURSE_DB_URL")
+                            or "sqlite:///" + os.path.join(root, "autograde", "gradebook.db"))
 # files other than notebooks that go out with an assignment: none (data comes from rnncourse)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 

@@ -68,7 +68,7 @@ def _ensure_in_gradebook(course: Course, assignment: str) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     course.work.mkdir(exist_ok=True)
-    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+    with Gradebook(course.db_url) as gb:
         try:
             gb.find_assignment(assignment)
             return
@@ -340,7 +340,7 @@ def write_gradebook(course: Course, spec: AssignmentSpec, outcomes: list[Outcome
     formgrader shows them).  A score of None (grader error) is left for manual grading."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+    with Gradebook(course.db_url) as gb:
         for o in outcomes:
             if o.status == "not-graded":
                 continue

@@ -44,7 +44,16 @@ class Course:
 
     @property
     def gradebook(self) -> Path:
+        """The SQLite gradebook's file (the default ``db_url``)."""
         return self.work / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        """nbgrader's ``CourseDirectory.db_url`` as the course's ``nbgrader_config.py``
+        sets it: ``$RNNCOURSE_DB_URL`` when set (``postgresql://user@host/db``: SQLAlchemy 2
+        uses psycopg 3 for it), otherwise SQLite at ``autograde/gradebook.db``.  Every
+        command, ours and nbgrader's (formgrader included), reads and writes that one."""
+        return db_url_of(self.root)
 
     def limits_file(self, assignment: str) -> Path:
         """The time limits measured for an assignment on this grading machine (stored with
@@ -77,6 +86,31 @@ class Course:
         env["PYTHONPATH"] = str(self.root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("RNNCOURSE_MODE", "fast" if not _has_cuda() else "full")
         return env
+
+
+_DB_URLS: dict[str, str] = {}
+
+
+def db_url_of(root: Path) -> str:
+    """``CourseDirectory.db_url`` from ``root/nbgrader_config.py`` (read once per process,
+    as nbgrader reads it), or SQLite at ``root/autograde/gradebook.db`` when the file does
+    not set one."""
+    key = f"{root}|{os.environ.get('RNNCOURSE_DB_URL', '')}"
+    if key not in _DB_URLS:
+        url = ""
+        cfg_file = Path(root) / "nbgrader_config.py"
+        if cfg_file.exists():
+            from traitlets.config.loader import PyFileConfigLoader
+
+            env = dict(os.environ)
+            try:
+                cfg = PyFileConfigLoader(cfg_file.name, path=str(cfg_file.parent)).load_config()
+            finally:          # the config puts the course on PYTHONPATH and PATH: not our business here
+                os.environ.clear()
+                os.environ.update(env)
+            url = str(cfg.CourseDirectory.get("db_url", "") or "")
+        _DB_URLS[key] = url or f"sqlite:///{Path(root) / 'autograde' / 'gradebook.db'}"
+    return _DB_URLS[key]
 
 
 def _has_cuda() -> bool:
