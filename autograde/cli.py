@@ -7,6 +7,9 @@
     python -m autograde export [ASSIGNMENT ...]         write the grades CSV from the gradebook
     python -m autograde run ASSIGNMENT SOURCE           collect + grade the students in SOURCE (--all: everyone)
 
+``grade`` and ``run`` take ``--engine slurm``: one Slurm job array, a task per submission
+(``autograde.slurm``), instead of processes on this machine.
+
 ``grade`` and ``run`` grade again only what changed: a submission whose content and
 course version (notebooks, checks, grader, limits, mode) match its stored result is
 taken from there, so a batch that died is resumed by running the command again;
@@ -193,7 +196,38 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
 
     The result is stored beside the others with the submission's hash and the course
     ``version``: when both are unchanged, the stored result is used again (unless
-    ``force``), so a batch that died is resumed where it stopped."""
+    ``force``), so a batch that died is resumed where it stopped.
+
+    Three parts, so that another engine (``autograde.slurm``) can run the middle one
+    elsewhere: ``prepare_one`` (validation, the key, the stored result), ``run_local``
+    (the grading process) and ``finish_one`` (the result as an Outcome)."""
+    prep = prepare_one(course, spec, student, version=version, force=force)
+    if prep.done or prep.result is not None:
+        return finish_one(prep)
+    part = prep.out.with_suffix(".part")
+    failure = run_local(course, spec, student, part, timeout, slot)
+    if failure is not None:
+        return finish_one(prep, failure=failure)
+    return finish_one(prep, store_result(prep, part))
+
+
+@dataclass
+class Prepared:
+    """A submission checked and ready to grade: its Outcome so far, and either a final
+    status (``done``: not gradable), the stored result to reuse, or the key and path its
+    new result is stored under."""
+    outcome: Outcome
+    start: float
+    done: bool = False
+    key: dict | None = None
+    out: Path | None = None
+    result: dict | None = None
+
+
+def prepare_one(course: Course, spec: AssignmentSpec, student: str, version: str | None = None,
+                force: bool = False) -> Prepared:
+    """Validation, the result's key (submission hash + course version) and the stored
+    result when its key matches (unless ``force``)."""
     start = time.time()
     folder = course.submitted / student / spec.name
     problems: list[Problem] = validate_submission(course, spec, folder)
@@ -203,42 +237,70 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
     if any(p.fatal for p in problems):
         outcome.status = "not-graded"
         outcome.seconds = time.time() - start
-        return outcome
+        return Prepared(outcome, start, done=True)
     results = course.work / ".sandbox" / "results" / spec.name
     results.mkdir(parents=True, exist_ok=True)
     out = results / f"{student}.json"
     key = {"submission": submission_hash(folder), "course": version or course_version(course, spec)}
-    result = None
+    prep = Prepared(outcome, start, key=key, out=out)
     if not force and out.exists():
         try:
             stored = json.loads(out.read_text(encoding="utf-8"))
             if stored.get("key") == key and (course.autograded / student / spec.name).is_dir():
-                result, outcome.reused = stored, True
+                prep.result, outcome.reused = stored, True
         except (OSError, ValueError):
             pass
-    if result is None:
+    if prep.result is None:
         out.unlink(missing_ok=True)
-        part = out.with_suffix(".part")
-        part.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "autograde.engine", spec.name, student, "--slot", str(slot), "--out", str(part)]
-        try:
-            from autograde.sandbox import _die_with_parent
+    return prep
 
-            proc = subprocess.run(cmd, cwd=course.root, env=course.env(), capture_output=True, text=True,
-                                  timeout=timeout, preexec_fn=_die_with_parent)
-            log = (proc.stdout + proc.stderr)[-3000:]
-            failed = proc.returncode != 0 or not part.exists()
-        except subprocess.TimeoutExpired:
-            failed, log = True, f"grading took longer than {timeout:.0f} s and was stopped"
-        if failed:
-            outcome.status = "grader-error"
-            outcome.problems.append("grader-error: grading this submission failed: " + _last_error(log))
-            outcome.seconds = time.time() - start
-            return outcome
-        result = json.loads(part.read_text(encoding="utf-8"))
-        result["key"] = key
-        part.write_text(json.dumps(result, indent=1), encoding="utf-8")
-        os.replace(part, out)      # the whole result or none: a batch killed here is resumed
+
+def run_local(course: Course, spec: AssignmentSpec, student: str, part: Path, timeout: float,
+              slot: int = 0, echo: bool = False) -> str | None:
+    """The local engine: ``python -m autograde.engine`` for one submission, writing its
+    result to ``part``.  Returns None when it did, else what went wrong (the log's last
+    error).  ``echo``: the grading process's output to stdout too (a Slurm task's log)."""
+    part.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "autograde.engine", spec.name, student, "--slot", str(slot), "--out", str(part)]
+    try:
+        from autograde.sandbox import _die_with_parent
+
+        proc = subprocess.run(cmd, cwd=course.root, env=course.env(), capture_output=True, text=True,
+                              timeout=timeout, preexec_fn=_die_with_parent)
+        log = (proc.stdout + proc.stderr)[-3000:]
+        failed = proc.returncode != 0 or not part.exists()
+    except subprocess.TimeoutExpired:
+        failed, log = True, f"grading took longer than {timeout:.0f} s and was stopped"
+    if echo:
+        print(log, flush=True)
+    return _last_error(log) if failed else None
+
+
+def store_result(prep: Prepared, part: Path, extra: dict | None = None) -> dict:
+    """A new result (``part``, as the engine wrote it) stored with its key under
+    ``prep.out``, whole or not at all."""
+    result = json.loads(part.read_text(encoding="utf-8"))
+    result.update(extra or {})
+    result["key"] = prep.key
+    part.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    os.replace(part, prep.out)      # the whole result or none: a batch killed here is resumed
+    return result
+
+
+def finish_one(prep: Prepared, result: dict | None = None, failure: str | None = None,
+               seconds: float | None = None) -> Outcome:
+    """The Outcome of a prepared submission: final already (not gradable), a grader
+    error (``failure``: grading it failed) or its result's verdicts (``result``, or the
+    stored one).  ``seconds``: how long it took, when not since ``prepare_one``."""
+    outcome = prep.outcome
+    if prep.done:
+        return outcome
+    if failure is not None:
+        outcome.status = "grader-error"
+        outcome.problems.append("grader-error: grading this submission failed: " + failure)
+        outcome.seconds = time.time() - prep.start if seconds is None else seconds
+        return outcome
+    result = result if result is not None else prep.result
     outcome.sandbox = result.get("sandbox", "")
     for nb_name, nb in result["notebooks"].items():
         if nb.get("uid"):
@@ -256,7 +318,7 @@ def grade_one(course: Course, spec: AssignmentSpec, student: str, timeout: float
     kinds = {p.split(":", 1)[0] for p in outcome.problems}
     outcome.status = next((k for k in _SEVERITY if k in kinds),
                           "graded-with-problems" if outcome.problems else "graded")
-    outcome.seconds = time.time() - start
+    outcome.seconds = time.time() - prep.start if seconds is None else seconds
     return outcome
 
 
@@ -281,11 +343,16 @@ def default_workers() -> int:
 
 def grade(course: Course, assignment: str, students: list[str] | None = None, timeout: float = 1800,
           feedback_too: bool = True, out: Path | None = None, workers: int | None = None,
-          force: bool = False) -> list[Outcome]:
+          force: bool = False, engine: str = "local", slurm_partition: str | None = None,
+          slurm_args: str = "") -> list[Outcome]:
     """Grade the submissions of ``assignment`` (``students``, or all collected).  A
     submission whose content and course version are those of its stored result is not
     graded again (``force`` regrades it); the gradebook, reports, feedback and CSV are
-    written for all of them, so a batch that died ends as if it had not."""
+    written for all of them, so a batch that died ends as if it had not.
+
+    ``engine``: ``local`` (processes on this machine, ``workers`` at once) or ``slurm``
+    (one job array on a Slurm cluster, ``autograde.slurm``; ``workers`` caps how many of
+    its tasks run at once).  Either way this process writes the gradebook."""
     from autograde.sandbox import prepare_data_view
 
     spec = course.spec(assignment)
@@ -294,6 +361,13 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
     if not todo:
         raise SystemExit(f"error: no submissions in {course.submitted}/*/{assignment}; run `collect` first")
     prepare_data_view(course.work / ".sandbox" / "data")     # once, before the workers start
+    if engine == "slurm":
+        from autograde import slurm
+
+        slurm.check_client()       # before measuring anything: a clear error without sbatch
+    elif engine != "local":
+        raise SystemExit(f"error: unknown engine {engine!r} (local or slurm)")
+    asked = workers
     workers = max(1, min(workers or default_workers(), len(todo)))
     ensure_limits(course, spec)
     version = course_version(course, spec)
@@ -308,19 +382,31 @@ def grade(course: Course, assignment: str, students: list[str] | None = None, ti
         finally:
             slots.put(slot)
 
-    print(f"grading {len(todo)} submissions of {assignment} with {workers} worker{'s' if workers > 1 else ''}")
+    def report(i: int, o: Outcome) -> None:
+        total = sum(v for v in o.scores.values() if v is not None)
+        how = "unchanged, stored result" if o.reused else f"{o.seconds:.1f} s"
+        print(f"[{i}/{len(todo)}] {o.student}: {o.status}, {total:g}/{spec.max_score:g} points ({how})", flush=True)
+        for p in o.problems:
+            print(f"    ! {p}")
+
     outcomes = []
     t0 = time.time()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(job, s): s for s in todo}
-        for i, fut in enumerate(as_completed(futures), 1):
-            o = fut.result()
-            total = sum(v for v in o.scores.values() if v is not None)
-            how = "unchanged, stored result" if o.reused else f"{o.seconds:.1f} s"
-            print(f"[{i}/{len(todo)}] {o.student}: {o.status}, {total:g}/{spec.max_score:g} points ({how})", flush=True)
-            for p in o.problems:
-                print(f"    ! {p}")
-            outcomes.append(o)
+    if engine == "slurm":
+        cap = min(asked, len(todo)) if asked else None
+        print(f"grading {len(todo)} submissions of {assignment} on Slurm "
+              f"({f'at most {cap} at once' if cap else 'as many at once as the cluster gives'})", flush=True)
+        outcomes = slurm.grade_batch(course, spec, todo, timeout, version=version, force=force, max_running=cap,
+                                     partition=slurm_partition, extra_args=slurm_args)
+        for i, o in enumerate(outcomes, 1):
+            report(i, o)
+    else:
+        print(f"grading {len(todo)} submissions of {assignment} with {workers} worker{'s' if workers > 1 else ''}")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(job, s): s for s in todo}
+            for i, fut in enumerate(as_completed(futures), 1):
+                o = fut.result()
+                report(i, o)
+                outcomes.append(o)
     outcomes.sort(key=lambda o: o.student)
     reused = sum(o.reused for o in outcomes)
     print(f"graded in {time.time() - t0:.1f} s" + (f" ({len(outcomes) - reused} graded now, {reused} unchanged "
@@ -547,7 +633,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-feedback", action="store_true")
         p.add_argument("--force", action="store_true",
                        help="regrade submissions whose content and course version are unchanged")
-        p.add_argument("--workers", type=int, help="parallel grading processes (default: one per two cores)")
+        p.add_argument("--workers", type=int, help="parallel grading processes (default: one per two cores; "
+                       "with --engine slurm: the most array tasks at once, default no cap)")
+        p.add_argument("--engine", choices=("local", "slurm"), default="local",
+                       help="where submissions are graded: processes on this machine (default) or one Slurm "
+                       "job array (sbatch on PATH, SLURM_CONF honoured)")
+        p.add_argument("--slurm-partition", help="partition for the job array (default: the cluster's default)")
+        p.add_argument("--slurm-args", default="", help='extra sbatch options, e.g. "--gres=gpu:1 --mem=8G"')
         p.add_argument("--out", type=Path, help="grades CSV path (default autograde/grades_<assignment>.csv)")
     p = sub.add_parser("feedback", help="write HTML feedback for graded submissions")
     p.add_argument("assignment")
@@ -576,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"error: no submissions of {args.assignment} in {args.source}"
                                      + (" for --student" if args.student else ""))
         outcomes = grade(course, args.assignment, students, args.timeout, not args.no_feedback, args.out,
-                         args.workers, force=args.force)
+                         args.workers, force=args.force, engine=args.engine,
+                         slurm_partition=args.slurm_partition, slurm_args=args.slurm_args)
         bad = [o for o in outcomes if o.status in ("not-graded", "grader-error")]
         print(f"{len(outcomes)} submissions: {len(outcomes) - len(bad)} graded, {len(bad)} not graded (see status)")
     elif args.cmd == "feedback":
