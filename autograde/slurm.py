@@ -191,8 +191,8 @@ def grade_batch(course: Course, spec: AssignmentSpec, students: list[str], timeo
             raise
         manifest["ended"] = round(time.time(), 3)
         manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        for entry in manifest["tasks"]:
-            results[entry["student"]] = collect_task(entry, job)
+        for student, entry in zip(todo, manifest["tasks"]):     # task i grades todo[i]
+            results[student] = collect_task(entry, job)
     outcomes = []
     for s in students:
         prep = preps[s]

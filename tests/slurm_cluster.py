@@ -125,7 +125,17 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         return "\n".join(out)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs.values()]
+        """The daemons: munged, slurmctld (and its helper slurmscriptd), slurmd."""
+        mine = [p.pid for p in self.procs.values()]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.procs["slurmctld"].pid and \
+                        b"slurmscriptd" in (stat.parent / "cmdline").read_bytes():
+                    mine.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError, KeyError):
+                continue
+        return mine
 
     def stop(self) -> None:
         for name in ("slurmd", "slurmctld", "munged"):
