@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,14 +72,50 @@ def _ensure_in_gradebook(course: Course, assignment: str) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     course.work.mkdir(exist_ok=True)
-    with Gradebook(course.db_url) as gb:
+    with gradebook_lock(course):          # another grading run may be creating it right now
+        with Gradebook(course.db_url) as gb:
+            try:
+                gb.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
+        with tempfile.TemporaryDirectory() as tmp:
+            release(course, [assignment], into=Path(tmp))
+
+
+@contextmanager
+def gradebook_lock(course: Course):
+    """One gradebook writer at a time across processes and machines: a PostgreSQL
+    advisory lock on a server gradebook, a file lock beside a SQLite one.  Two grading
+    runs at once (two assistants, two halves of a class) would otherwise race to create
+    nbgrader's tables in a new database (PostgreSQL: duplicate type ``grade_cell_type``)."""
+    url = course.db_url
+    if url.startswith("postgresql"):
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
         try:
-            gb.find_assignment(assignment)
-            return
-        except MissingEntry:
-            pass
-    with tempfile.TemporaryDirectory() as tmp:
-        release(course, [assignment], into=Path(tmp))
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+        finally:
+            engine.dispose()
+    else:
+        import fcntl
+
+        course.work.mkdir(exist_ok=True)
+        with open(course.work / ".gradebook.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_LOCK_KEY = 0x524E4E43     # "RNNC": the course's advisory lock on a PostgreSQL gradebook
 
 
 # ------------------------------------------------------------------------- grading
@@ -426,7 +463,7 @@ def write_gradebook(course: Course, spec: AssignmentSpec, outcomes: list[Outcome
     formgrader shows them).  A score of None (grader error) is left for manual grading."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(course.db_url) as gb:
+    with gradebook_lock(course), Gradebook(course.db_url) as gb:
         for o in outcomes:
             if o.status == "not-graded":
                 continue
