@@ -57,8 +57,8 @@ browser:  ## Debian's chromium for the browser test of the site, installed when 
 cluster:  ## Debian's slurm-wlm, munge and postgresql for the instructor-at-scale tests (a one-node Slurm cluster, a PostgreSQL gradebook), installed when missing
 	@{ command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge postgresql >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge postgresql >/dev/null; }; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge postgresql >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge postgresql >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge postgresql >/dev/null; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge postgresql >/dev/null; \
 	  else echo "warning: slurm-wlm, munge or postgresql is missing: install them (apt-get install slurm-wlm munge postgresql); the Slurm and PostgreSQL tests need them"; fi; }
 
 test: venv sandbox browser cluster data  ## the whole test suite, in fast mode
