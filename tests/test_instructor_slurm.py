@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from autograde.sandbox import processes_of
 from tests import adversarial_ch01, fixtures_ch01
 from tests.slurm_cluster import OneNodeCluster, missing_binaries, processes_with
 from tests.submissions import course_copy, filled, write
@@ -68,6 +67,18 @@ def _jobs_of(cluster, grace: float = 15) -> list[str]:
     return left
 
 
+def _mentioning(text: str) -> list[int]:
+    """Pids of the processes whose command line contains ``text``."""
+    pids = []
+    for f in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in f.read_bytes() and int(f.parent.name) != os.getpid():
+                pids.append(int(f.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
 def _book(course: Path, students: set[str]) -> dict:
     from nbgrader.api import Gradebook
 
@@ -87,7 +98,8 @@ def test_a_class_graded_through_slurm_gets_the_local_engines_grades(ch01_class, 
     course = course_copy(tmp_path)
     for s in STUDENTS:
         shutil.copytree(local / "autograde" / "submitted" / s / A, course / "autograde" / "submitted" / s / A)
-    shutil.copytree(local / "autograde" / "limits", course / "autograde" / "limits")
+    if (local / "autograde" / "limits").is_dir():     # none when the class ran with flat limits (it does)
+        shutil.copytree(local / "autograde" / "limits", course / "autograde" / "limits")
     (course / "autograde" / "reports").mkdir()
     collected = local / "autograde" / "reports" / f"{A}.collect.json"     # collect's notes, as for the class
     if collected.exists():
@@ -128,11 +140,13 @@ def test_a_class_graded_through_slurm_gets_the_local_engines_grades(ch01_class, 
         assert result["key"]["submission"]
     assert f"submitted Slurm job array {job}: 3 tasks" in proc.stdout
 
-    # nothing left running: no step, task or grader of the cluster's, no process of a leased uid
+    # nothing left running: no step, task or grader of the cluster's (they carry its SLURM_CONF), no
+    # sandbox of this course (bubblewrap's command line names its scratch folder; the uids themselves
+    # are leased machine-wide, so other grading runs on this machine may hold them now)
     assert _jobs_of(cluster) == []
-    for rp in (course / "autograde" / "reports" / A).glob("*.json"):
-        for u in json.loads(rp.read_text())["sandbox_uids"]:
-            assert processes_of(u["uid"]) == []
+    assert all(u["uid"] for rp in (course / "autograde" / "reports" / A).glob("*.json")
+               for u in json.loads(rp.read_text())["sandbox_uids"])
+    assert _mentioning(str(course)) == []
 
     # again: every result is stored, so nothing is submitted
     proc = subprocess.run([sys.executable, "-m", "autograde", "grade", A, "--engine", "slurm", "--no-feedback"],
