@@ -1,0 +1,425 @@
+"""A simulated class graded end to end, for the instructor guide (issue 15, item 8).
+
+A small assignment ``bench_counts`` is cut out of chapter 1's notebook (intro, set-up, the
+given ``find_rows`` cell and exercises 1 and 2: ``ngram_counts`` and ``mle_prob``, 6
+points) in a temporary copy of the course, released with nbgrader, and handed in by a
+class of ``--students`` submissions: mostly honest (the reference, a correct alternative,
+an untouched notebook), planted bugs (tests/fixtures_ch01.py), hostile code (patched
+checks, a wrong answer next to stolen solutions, shell commands, a fork bomb, a crash, an
+infinite loop) and broken files (truncated JSON, another assignment's notebook, nbformat
+3).  Every submission carries the grade it must get.  The class is collected once and
+graded with ``python -m autograde grade bench_counts --workers W --no-feedback --force``
+for each W, timed; a failure is a submission whose total, status or not-graded code is
+not the expected one, or whose status is ``grader-error``.
+
+    python scripts/bench_class.py --students 1000 --workers 1,2 [--subset 1=300] [--out FILE]
+
+``--subset W=K`` grades only K of the class (spread evenly over it, so the mix is kept)
+in the W-worker run; its total time is then an extrapolation and the JSON says so.
+``--engine slurm`` runs (when ``python -m autograde grade --help`` offers it) are added
+with ``--slurm``; their overhead per job is (Slurm wall - local wall at the same
+concurrency) / N.  Writes ``results/class_bench.json`` (``--out``) and prints a markdown
+table.  Run it on a quiet machine: it measures wall-clock time.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as _dt
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import fixtures_ch01  # noqa: E402
+from tests.submissions import answer_sources, course_copy, load, write  # noqa: E402
+
+A = "bench_counts"
+SOURCE = "ch01_ngrams"
+KEEP = ("intro", "setup", "lookup_md", "lookup", "ex1_md", "ngram_counts", "ngram_counts_tests",
+        "ex2_md", "mle_prob", "mle_prob_tests")
+TESTS = {"ngram_counts_tests": 3.0, "mle_prob_tests": 3.0}
+MAX = sum(TESTS.values())
+
+WRONG_MLE = '''
+def mle_prob(grams, counts, queries):
+    return np.full(len(queries), 0.5)
+'''
+
+
+# ------------------------------------------------------------------------- the assignment
+def build_assignment(course: Path) -> Path:
+    """``solutions/bench_counts/bench_counts.ipynb``: the kept cells of chapter 1, metadata and all."""
+    nb = load(ROOT / "solutions" / SOURCE / f"{SOURCE}.ipynb")
+    by_id = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in nb["cells"]}
+    missing = [g for g in KEEP if g not in by_id]
+    if missing:
+        raise SystemExit(f"error: chapter 1's notebook lacks the cells {missing}")
+    out = copy.deepcopy(nb)
+    out["cells"] = [copy.deepcopy(by_id[g]) for g in KEEP]
+    for c in out["cells"]:
+        if c["cell_type"] == "code":
+            c["outputs"], c["execution_count"] = [], None
+    path = course / "solutions" / A / f"{A}.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return path
+
+
+def _gid(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def filled(course: Path, replace: dict[str, str] | None = None) -> dict:
+    """The released bench notebook with the reference answers, some replaced by ``replace``."""
+    nb = load(course / "notebooks" / A / f"{A}.ipynb")
+    answers = {g: s for g, s in answer_sources(SOURCE).items() if g in KEEP}
+    answers.update(replace or {})
+    for cell in nb["cells"]:
+        if _gid(cell) in answers and cell["metadata"]["nbgrader"].get("solution"):
+            cell["source"] = answers[_gid(cell)]
+    return nb
+
+
+# ------------------------------------------------------------------------- the class
+def kinds(course: Path) -> list[dict]:
+    """Every kind of submission: how to make it, its weight in the class and what it must get.
+
+    ``total``: the points it must score (None: not graded, then ``not_graded`` is the
+    validation code); ``status``: the status it must have.  ``slow``: a kind that costs
+    a time limit (left out of classes too small to hold every kind)."""
+    ref = answer_sources(SOURCE)
+    solution = course / "solutions" / A / f"{A}.ipynb"
+    other = load(ROOT / "solutions" / "ch02_rnn" / "ch02_rnn.ipynb")
+    nb3 = filled(course)
+    nb3["nbformat"] = 3
+    K = []
+
+    def add(name, group, weight, make, total, status="graded", not_graded=None, slow=False):
+        K.append({"name": name, "group": group, "weight": weight, "make": make, "total": total,
+                  "status": status, "not_graded": not_graded, "slow": slow})
+
+    add("reference", "honest", 520, lambda: filled(course), MAX)
+    add("alternative-ngram_counts", "honest", 100,
+        lambda: filled(course, {"ngram_counts": fixtures_ch01.ALTERNATIVES["ngram_counts"]}), MAX)
+    add("untouched", "honest", 30, lambda: load(course / "notebooks" / A / f"{A}.ipynb"), 0.0)
+    add("bug-ngram_counts", "buggy", 90, lambda: filled(course, {"ngram_counts": fixtures_ch01.BUGS["ngram_counts"]}),
+        MAX - 3)
+    add("bug-mle_prob", "buggy", 90, lambda: filled(course, {"mle_prob": fixtures_ch01.BUGS["mle_prob"]}), MAX - 3)
+    add("bug-ngram_counts_exact_n", "buggy", 40,
+        lambda: filled(course, {"ngram_counts": fixtures_ch01.MORE_BUGS["ngram_counts_exact_n"][1]}), MAX - 3)
+    # hostile: the payload sits next to a WRONG mle_prob (if it worked, the wrong answer
+    # would score) or next to the reference (it must cost nothing)
+    add("hostile-patch-checks", "hostile", 12, lambda: filled(course, {"mle_prob": WRONG_MLE + '''
+import rnncourse.checks.core as _core
+import rnncourse.checks.ch01 as _c1
+_core.check_close = lambda *a, **k: None
+for _n in dir(_c1):
+    if _n.startswith("check_"):
+        setattr(_c1, _n, lambda *a, **k: print("✔ all checks passed"))
+checks = _c1
+np.allclose = lambda *a, **k: True
+'''}), MAX - 3)
+    add("hostile-read-solutions", "hostile", 12, lambda: filled(course, {"mle_prob": WRONG_MLE + f'''
+import json
+try:
+    _nb = json.load(open({str(solution)!r}))
+    _code = [''.join(c["source"]) for c in _nb["cells"] if c.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "mle_prob"][0]
+    exec(_code.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
+except Exception as exc:
+    print("solutions:", exc)
+try:
+    from autograde.reference.ch01 import mle_prob
+except Exception as exc:
+    print("reference:", exc)
+'''}), MAX - 3)
+    add("hostile-os-system", "hostile", 12, lambda: filled(course, {"mle_prob": ref["mle_prob"] + f'''
+import os
+os.system("id; ls {course} /root; cat /etc/shadow; rm -rf {course / 'autograde'}")
+'''}), MAX)
+    add("hostile-lying-eq", "hostile", 8, lambda: filled(course, {"mle_prob": '''
+class _Always:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __len__(self): return 200
+    def __float__(self): return 0.0
+def mle_prob(grams, counts, queries):
+    return _Always()
+'''}), MAX - 3)
+    add("hostile-fork-bomb", "hostile", 6, lambda: filled(course, {"mle_prob": ref["mle_prob"] + '''
+import os, time
+try:
+    for _ in range(100000):
+        if os.fork() == 0:
+            time.sleep(120)
+            os._exit(0)
+except OSError as exc:
+    print("fork:", exc)
+'''}), MAX)
+    add("hostile-os-exit", "hostile", 8, lambda: filled(course, {"mle_prob": "import os\nos._exit(1)"}), MAX - 3,
+        status="crash")
+    add("hostile-loop-in-function", "hostile", 3, lambda: filled(course, {"mle_prob": '''
+def mle_prob(grams, counts, queries):
+    while True:
+        pass
+'''}), MAX - 3, status="timeout", slow=True)
+    add("hostile-loop-in-cell", "hostile", 2, lambda: filled(course, {"ngram_counts": "while True:\n    pass"}),
+        MAX - 3, status="timeout", slow=True)
+    add("broken-truncated-json", "malformed", 30, lambda: b'{"cells": [ {"cell_type": "code", ', None,
+        status="not-graded", not_graded="invalid-json")
+    add("broken-nbformat-3", "malformed", 10, lambda: nb3, None, status="not-graded", not_graded="invalid-notebook")
+    add("broken-another-assignment", "malformed", 27, lambda: other, None, status="not-graded",
+        not_graded="wrong-assignment")
+    return K
+
+
+def allocate(K: list[dict], n: int) -> list[str]:
+    """How many of each kind in a class of ``n``: proportional to the weights (largest
+    remainder), every kind at least once when ``n`` holds them all; a smaller class takes
+    the cheap kinds round-robin over the groups.  Returns the kinds' names, shuffled
+    with a fixed seed."""
+    if n >= len(K):
+        total = sum(k["weight"] for k in K)
+        rest = n - len(K)
+        share = [k["weight"] / total * rest for k in K]
+        count = [1 + int(s) for s in share]
+        for i in sorted(range(len(K)), key=lambda i: -(share[i] - int(share[i])))[:n - sum(count)]:
+            count[i] += 1
+        names = [k["name"] for k, c in zip(K, count) for _ in range(c)]
+    else:
+        groups: dict[str, list[str]] = {}
+        for k in K:
+            if not k["slow"]:
+                groups.setdefault(k["group"], []).append(k["name"])
+        order = []
+        while any(groups.values()):
+            for g in list(groups):
+                if groups[g]:
+                    order.append(groups[g].pop(0))
+        names = [order[i % len(order)] for i in range(n)]
+    random.Random(15).shuffle(names)
+    return names
+
+
+def make_class(course: Path, folder: Path, n: int) -> dict[str, dict]:
+    K = {k["name"]: k for k in kinds(course)}
+    expected = {}
+    made: dict[str, object] = {}
+    for i, name in enumerate(allocate(list(K.values()), n)):
+        sid = f"s{i + 1:04d}"
+        if name not in made:
+            made[name] = K[name]["make"]()
+        body = made[name]
+        write(body if isinstance(body, bytes) else body, folder / sid, A)
+        k = K[name]
+        expected[sid] = {"kind": name, "group": k["group"], "total": k["total"], "status": k["status"],
+                         "not_graded": k["not_graded"]}
+    return expected
+
+
+# ------------------------------------------------------------------------- grading
+def _cli(course: Path, *args: str, timeout: float = 6 * 3600, env: dict | None = None) -> tuple[str, float]:
+    t = time.time()
+    proc = subprocess.run([sys.executable, "-m", "autograde", *args], cwd=course, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+    wall = time.time() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"error: autograde {' '.join(args[:3])} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc.stdout, wall
+
+
+def check(course: Path, expected: dict[str, dict], students: list[str]) -> tuple[list[dict], dict]:
+    """Compare each report with the expected grade: the failures, and the statuses seen."""
+    failures, statuses = [], {}
+    reports = course / "autograde" / "reports" / A
+    for sid in students:
+        e = expected[sid]
+        path = reports / f"{sid}.json"
+        if not path.exists():
+            failures.append({"student": sid, "kind": e["kind"], "why": "no report"})
+            continue
+        rep = json.loads(path.read_text())
+        statuses[rep["status"]] = statuses.get(rep["status"], 0) + 1
+        graded = rep["status"] not in ("not-graded", "grader-error")
+        total = sum(t["score"] for t in rep["tests"] if t["score"] is not None) if graded else None
+        codes = {p.split(":", 1)[0] for p in rep["problems"]}
+        why = []
+        if rep["status"] == "grader-error":
+            why.append("grader-error")
+        if rep["status"] != e["status"]:
+            why.append(f"status {rep['status']}, expected {e['status']}")
+        if total != e["total"]:
+            why.append(f"total {total}, expected {e['total']}")
+        if e["not_graded"] and e["not_graded"] not in codes:
+            why.append(f"problems {sorted(codes)}, expected {e['not_graded']}")
+        if why:
+            failures.append({"student": sid, "kind": e["kind"], "why": "; ".join(why),
+                             "problems": rep["problems"][:3]})
+    return failures, statuses
+
+
+def run_grade(course: Path, expected: dict, workers: int, students: list[str] | None, engine: str | None = None) -> dict:
+    shutil.rmtree(course / "autograde" / "reports" / A, ignore_errors=True)
+    args = ["grade", A, "--workers", str(workers), "--no-feedback", "--force"]
+    if engine:
+        args += ["--engine", engine]
+    for s in students or []:
+        args += ["--student", s]
+    load0 = os.getloadavg()
+    out, wall = _cli(course, *args)
+    graded = students or sorted(expected)
+    m = re.search(r"^graded in ([\d.]+) s", out, re.M)
+    failures, statuses = check(course, expected, graded)
+    per = [json.loads((course / "autograde" / "reports" / A / f"{s}.json").read_text())["seconds"]
+           for s in graded if (course / "autograde" / "reports" / A / f"{s}.json").exists()]
+    n = len(graded)
+    return {"engine": engine or "local", "workers": workers, "submissions": n, "of_class": len(expected),
+            "wall_seconds": round(wall, 1), "grading_seconds": float(m.group(1)) if m else None,
+            "submissions_per_minute": round(60 * n / wall, 1), "seconds_per_submission": round(wall / n, 3),
+            "mean_seconds_in_grader": round(sum(per) / len(per), 2) if per else None,
+            "failures": len(failures), "failed": failures[:20], "statuses": statuses,
+            "load_average_before": [round(x, 2) for x in load0],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def slurm_offered(course: Path) -> bool:
+    proc = subprocess.run([sys.executable, "-m", "autograde", "grade", "--help"], cwd=course, capture_output=True,
+                          text=True)
+    return "--engine" in proc.stdout and "slurm" in proc.stdout
+
+
+def machine() -> dict:
+    try:
+        import torch
+
+        tv = torch.__version__
+    except Exception:  # pragma: no cover
+        tv = None
+    cpu = platform.processor() or ""
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu_count": os.cpu_count(), "cpu": cpu, "load_average": [round(x, 2) for x in os.getloadavg()],
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "python": platform.python_version(),
+            "torch": tv, "platform": platform.platform(), "mode": os.environ.get("RNNCOURSE_MODE", "fast")}
+
+
+def table(res: dict) -> str:
+    rows = ["| engine | workers | graded | wall time | submissions / min | s / submission | failures |",
+            "|---|---|---|---|---|---|---|"]
+    for r in res["runs"]:
+        part = f"{r['submissions']} of {r['of_class']}" if r["submissions"] != r["of_class"] else f"{r['submissions']}"
+        wall = f"{r['wall_seconds'] / 60:.1f} min"
+        if r.get("extrapolated_class_minutes"):
+            wall += f" (class of {r['of_class']}: {r['extrapolated_class_minutes']:.0f} min, extrapolated)"
+        rows.append(f"| {r['engine']} | {r['workers']} | {part} | {wall} | {r['submissions_per_minute']:g} | "
+                    f"{r['seconds_per_submission']:.2f} | {r['failures']} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from autograde.cli import default_workers
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=1000)
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts; default_workers() is added")
+    ap.add_argument("--subset", action="append", default=[], metavar="W=K",
+                    help="the W-worker run grades only K submissions, spread over the class (repeatable)")
+    ap.add_argument("--slurm", action="store_true", help="also grade through `--engine slurm` when offered")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "class_bench.json")
+    ap.add_argument("--keep", type=Path, help="build the course copy here and keep it")
+    args = ap.parse_args(argv)
+
+    workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    dw = default_workers()
+    if dw not in workers:
+        workers.append(dw)
+    subset = {int(w): int(k) for w, k in (s.split("=") for s in args.subset)}
+    env_note = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("RNNCOURSE_")}
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_class_")) if args.keep is None else args.keep
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        course = course_copy(tmp)
+        shutil.rmtree(course / "autograde" / ".sandbox", ignore_errors=True)
+        build_assignment(course)
+        _cli(course, "release", A)
+        t = time.time()
+        expected = make_class(course, tmp / "class", args.students)
+        made = time.time() - t
+        _cli(course, "collect", A, str(tmp / "class"))
+        students = sorted(expected)
+        # the first grade measures the time limits on this machine (the reference, once): not timed
+        warm, warm_wall = _cli(course, "grade", A, "--student", students[0], "--workers", "1", "--no-feedback")
+        limits = json.loads((course / "autograde" / "limits" / f"{A}.json").read_text()) \
+            if (course / "autograde" / "limits" / f"{A}.json").exists() else None
+        mix: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        for e in expected.values():
+            mix[e["kind"]] = mix.get(e["kind"], 0) + 1
+            groups[e["group"]] = groups.get(e["group"], 0) + 1
+        res = {"assignment": A, "cells": list(KEEP), "max_points": MAX, "students": args.students,
+               "command": "python scripts/bench_class.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "machine": machine(), "default_workers": dw, "environment": env_note,
+               "mix_by_group": groups, "mix": mix,
+               "expected": {k["name"]: {"group": k["group"], "total": k["total"], "status": k["status"],
+                                        "not_graded": k["not_graded"]} for k in kinds(course)},
+               "limits": {"floor_seconds": limits.get("floor_seconds"),
+                          "notebook_limit": next(iter(limits["notebooks"].values()))["notebook_limit"]}
+               if limits else None,
+               "setup_seconds": {"make_class": round(made, 1), "first_grade_with_limits": round(warm_wall, 1)},
+               "runs": []}
+        print(f"class of {args.students} in {tmp}: {groups}", flush=True)
+        plan = [(w, None) for w in workers]
+        if args.slurm:
+            if slurm_offered(course):
+                plan += [(w, "slurm") for w in workers]
+            else:
+                res["slurm"] = "not measured: `python -m autograde grade --help` offers no --engine slurm"
+        for w, engine in plan:
+            only = None
+            if w in subset and subset[w] < len(students) and engine is None:
+                step = len(students) / subset[w]
+                only = [students[int(i * step)] for i in range(subset[w])]
+            r = run_grade(course, expected, w, only, engine)
+            if only:
+                r["extrapolated_class_minutes"] = round(r["seconds_per_submission"] * len(students) / 60, 1)
+                r["note"] = (f"{len(only)} of the class of {len(students)} (every {len(students) / len(only):g}th), "
+                             "graded and timed; the class time is extrapolated from their rate")
+            res["runs"].append(r)
+            print(f"{r['engine']} x{w}: {r['submissions']} in {r['wall_seconds']} s, {r['failures']} failures "
+                  f"{r['statuses']} (load {r['load_average_after']})", flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(res, indent=1) + "\n")
+        local = {r["workers"]: r for r in res["runs"] if r["engine"] == "local" and r["submissions"] == r["of_class"]}
+        for r in res["runs"]:
+            if r["engine"] == "slurm" and r["workers"] in local:
+                r["overhead_seconds_per_job"] = round((r["wall_seconds"] - local[r["workers"]]["wall_seconds"])
+                                                      / r["submissions"], 3)
+        res["failures"] = sum(r["failures"] for r in res["runs"])
+        res["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        args.out.write_text(json.dumps(res, indent=1) + "\n")
+        print(table(res))
+        print(f"written {args.out}")
+        return 0 if res["failures"] == 0 else 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
