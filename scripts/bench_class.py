@@ -268,7 +268,8 @@ def check(course: Path, expected: dict[str, dict], students: list[str]) -> tuple
     return failures, statuses
 
 
-def run_grade(course: Path, expected: dict, workers: int, students: list[str] | None, engine: str | None = None) -> dict:
+def run_grade(course: Path, expected: dict, workers: int, students: list[str] | None, engine: str | None = None,
+              env: dict | None = None) -> dict:
     shutil.rmtree(course / "autograde" / "reports" / A, ignore_errors=True)
     args = ["grade", A, "--workers", str(workers), "--no-feedback", "--force"]
     if engine:
@@ -276,7 +277,7 @@ def run_grade(course: Path, expected: dict, workers: int, students: list[str] | 
     for s in students or []:
         args += ["--student", s]
     load0 = os.getloadavg()
-    out, wall = _cli(course, *args)
+    out, wall = _cli(course, *args, env=env)
     graded = students or sorted(expected)
     m = re.search(r"^graded in ([\d.]+) s", out, re.M)
     failures, statuses = check(course, expected, graded)
@@ -328,6 +329,12 @@ def table(res: dict) -> str:
             wall += f" (class of {r['of_class']}: {r['extrapolated_class_minutes']:.0f} min, extrapolated)"
         rows.append(f"| {r['engine']} | {r['workers']} | {part} | {wall} | {r['submissions_per_minute']:g} | "
                     f"{r['seconds_per_submission']:.2f} | {r['failures']} |")
+    over = [r for r in res["runs"] if "overhead_seconds_per_job" in r]
+    rows += [""] if over else []
+    for r in over:
+        rows.append(f"Slurm with {r['workers']} at once: {r['overhead_seconds_per_job']:+.2f} s per job against the "
+                        f"local engine on the same {r['submissions']} submissions ({r['wall_seconds']} s vs "
+                        f"{r['compared_with_local_wall_seconds']} s)")
     return "\n".join(rows)
 
 
@@ -337,16 +344,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=1000)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts; default_workers() is added")
+    ap.add_argument("--no-default-workers", action="store_true",
+                    help="do not add a run with default_workers() processes")
     ap.add_argument("--subset", action="append", default=[], metavar="W=K",
                     help="the W-worker run grades only K submissions, spread over the class (repeatable)")
     ap.add_argument("--slurm", action="store_true", help="also grade through `--engine slurm` when offered")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "class_bench.json")
     ap.add_argument("--keep", type=Path, help="build the course copy here and keep it")
+    ap.add_argument("--append", action="store_true",
+                    help="add this invocation's runs to those already in --out (the same class: same --students)")
     args = ap.parse_args(argv)
 
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     dw = default_workers()
-    if dw not in workers:
+    if dw not in workers and not args.no_default_workers:
         workers.append(dw)
     subset = {int(w): int(k) for w, k in (s.split("=") for s in args.subset)}
     env_note = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("RNNCOURSE_")}
@@ -384,18 +395,48 @@ def main(argv: list[str] | None = None) -> int:
                "setup_seconds": {"make_class": round(made, 1), "first_grade_with_limits": round(warm_wall, 1)},
                "runs": []}
         print(f"class of {args.students} in {tmp}: {groups}", flush=True)
+        invocation = 0
+        if args.append and args.out.exists():
+            old = json.loads(args.out.read_text())
+            if old.get("students") != args.students or old.get("mix") != mix:
+                raise SystemExit(f"error: {args.out} holds another class; --append needs the same --students")
+            invocation = 1 + max(r.get("invocation", 0) for r in old["runs"])
+            old.setdefault("commands", [old["command"]]).append(res["command"])
+            old.setdefault("machines", [old["machine"]]).append(res["machine"])
+            old["machine"] = res["machine"]
+            res = old
         plan = [(w, None) for w in workers]
+        cluster = None
+        slurm_env = None
         if args.slurm:
-            if slurm_offered(course):
-                plan += [(w, "slurm") for w in workers]
-            else:
+            from tests.slurm_cluster import OneNodeCluster, missing_binaries
+
+            if not slurm_offered(course):
                 res["slurm"] = "not measured: `python -m autograde grade --help` offers no --engine slurm"
+            elif os.environ.get("SLURM_CONF"):
+                slurm_env = {}
+                res["slurm"] = f"the cluster of SLURM_CONF={os.environ['SLURM_CONF']}"
+            elif missing_binaries() or os.geteuid() != 0:
+                res["slurm"] = f"not measured: no Slurm here ({', '.join(missing_binaries()) or 'not root'})"
+            else:
+                cluster = OneNodeCluster().start()
+                slurm_env = {"SLURM_CONF": cluster.env()["SLURM_CONF"]}
+                res["slurm"] = (f"a one-node cluster on this machine (tests/slurm_cluster.py: slurmctld, slurmd, "
+                                f"munged; {os.cpu_count()} CPUs, a task per CPU at most)")
+            if slurm_env is not None:
+                plan += [(w, "slurm") for w in workers]
         for w, engine in plan:
             only = None
-            if w in subset and subset[w] < len(students) and engine is None:
+            if w in subset and subset[w] < len(students):
                 step = len(students) / subset[w]
                 only = [students[int(i * step)] for i in range(subset[w])]
-            r = run_grade(course, expected, w, only, engine)
+            try:
+                r = run_grade(course, expected, w, only, engine, slurm_env if engine == "slurm" else None)
+            except BaseException:
+                if cluster is not None:
+                    cluster.stop()
+                raise
+            r["invocation"] = invocation
             if only:
                 r["extrapolated_class_minutes"] = round(r["seconds_per_submission"] * len(students) / 60, 1)
                 r["note"] = (f"{len(only)} of the class of {len(students)} (every {len(students) / len(only):g}th), "
@@ -405,11 +446,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['statuses']} (load {r['load_average_after']})", flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(res, indent=1) + "\n")
-        local = {r["workers"]: r for r in res["runs"] if r["engine"] == "local" and r["submissions"] == r["of_class"]}
+        if cluster is not None:
+            cluster.stop()
+            getattr(cluster, "cleanup", lambda: None)()
+        # Slurm's overhead per job: against the local run of the same invocation, the
+        # same workers and the same submissions (graded back to back)
         for r in res["runs"]:
-            if r["engine"] == "slurm" and r["workers"] in local:
-                r["overhead_seconds_per_job"] = round((r["wall_seconds"] - local[r["workers"]]["wall_seconds"])
+            if r["engine"] != "slurm":
+                continue
+            local = [x for x in res["runs"] if x["engine"] == "local" and x.get("invocation") == r.get("invocation")
+                     and x["workers"] == r["workers"] and x["submissions"] == r["submissions"]]
+            if local:
+                r["overhead_seconds_per_job"] = round((r["wall_seconds"] - local[-1]["wall_seconds"])
                                                       / r["submissions"], 3)
+                r["compared_with_local_wall_seconds"] = local[-1]["wall_seconds"]
         res["failures"] = sum(r["failures"] for r in res["runs"])
         res["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         args.out.write_text(json.dumps(res, indent=1) + "\n")
