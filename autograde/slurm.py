@@ -132,7 +132,10 @@ def wait(job: str, env: dict[str, str], deadline: float | None = None, poll: flo
 
 
 def cancel(job: str, env: dict[str, str]) -> None:
-    subprocess.run(["scancel", job], env=env, capture_output=True, text=True, timeout=60)
+    try:
+        subprocess.run(["scancel", job], env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"warning: could not cancel the Slurm array {job} ({e}): `scancel {job}`", file=sys.stderr)
 
 
 def log_tail(path: Path, n: int = 3000) -> str:
