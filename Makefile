@@ -41,8 +41,8 @@ pair: venv  ## install cells and paired .ipynb of the book pages (launch buttons
 	$(BIN)/python scripts/launch_notebooks.py
 
 # The book's kernels must not inherit MPLBACKEND=agg: with it plt.show() draws nothing.
-book: venv data pair  ## build the website; warnings are errors
-	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
+book: venv data pair  ## build the website (jupyter-book build, pages executed in parallel: scripts/build_book.py); warnings are errors
+	env -u MPLBACKEND $(BIN)/python scripts/build_book.py . -W -n --keep-going
 
 serve:  ## serve the built website on http://localhost:8000
 	$(BIN)/python -m http.server --directory _build/html 8000

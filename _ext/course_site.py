@@ -52,6 +52,26 @@ def _builder_inited(app):
     app.env_course_wheel = build_wheel(Path(app.doctreedir).parent / "wheel")
 
 
+# Extensions that do not declare whether they are safe for parallel reading, read and
+# found safe: sphinx_multitoc_numbering (Jupyter Book sets it up after the builder) only
+# replaces how the toctree collector numbers sections, which runs in the main process
+# after the readers' results are merged; sphinx-mathjax-offline only copies MathJax at
+# build-finished; sphinx_jupyterbook_latex does nothing unless the builder is LaTeX's.
+# Undeclared, each makes Sphinx read, and execute, the pages one at a
+# time even with several jobs (scripts/build_book.py), with a warning (an error under -W).
+PARALLEL_READ_SAFE = ("sphinx_multitoc_numbering", "sphinx-mathjax-offline", "sphinx_jupyterbook_latex")
+
+
+def _declare_parallel_safe(app, env, docnames):
+    """Sphinx asks whether every extension is parallel-safe right after this event."""
+    for name in PARALLEL_READ_SAFE:
+        if name == "sphinx_jupyterbook_latex" and app.builder.format == "latex":
+            continue
+        ext = app.extensions.get(name)
+        if ext is not None and ext.parallel_read_safe is None:
+            ext.parallel_read_safe = True
+
+
 def _copy_wheel(app, exc):
     if exc is None and app.builder.format == "html":
         shutil.copy(app.env_course_wheel, Path(app.outdir) / wheel_name())
@@ -126,6 +146,7 @@ def _number_by_chapter(app, env):
 def setup(app):
     app.connect("env-get-updated", _number_by_chapter, priority=900)
     app.connect("builder-inited", _builder_inited)
+    app.connect("env-before-read-docs", _declare_parallel_safe)
     app.connect("build-finished", _dedupe_inline_scripts)
     app.connect("build-finished", _copy_wheel)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

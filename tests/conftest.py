@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory) -> Path:
-    """Build the website once, as `make book` does: returns the ``_build`` folder of the build.
+    """Build the website once, as `make book` does (``scripts/build_book.py``: jupyter-book build with the pages executed in parallel): returns the ``_build`` folder of the build.
 
     MPLBACKEND is removed from the kernels' environment (the Makefile exports ``agg`` for
     scripts and tests; with it ``plt.show()`` draws nothing on the pages)."""
     out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), str(ROOT), "--path-output", str(out),
+                           "-W", "-n", "--keep-going"],
                           capture_output=True, text=True, timeout=1500, env=env)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     return out / "_build"
