@@ -16,10 +16,18 @@ not the expected one, or whose status is ``grader-error``.
 
 ``--subset W=K`` grades only K of the class (spread evenly over it, so the mix is kept)
 in the W-worker run; its total time is then an extrapolation and the JSON says so.
-``--engine slurm`` runs (when ``python -m autograde grade --help`` offers it) are added
-with ``--slurm``; their overhead per job is (Slurm wall - local wall at the same
-concurrency) / N.  Writes ``results/class_bench.json`` (``--out``) and prints a markdown
-table.  Run it on a quiet machine: it measures wall-clock time.
+``--slurm`` adds ``--engine slurm`` runs (when ``python -m autograde grade --help``
+offers it) on the cluster of ``$SLURM_CONF`` or, without one, on a one-node cluster
+started here (tests/slurm_cluster.py, root only); their overhead per job is (Slurm wall -
+local wall of the same submissions at the same concurrency, graded just before) / N.
+``--append`` adds the runs to those already in ``--out`` (the same class).  Writes
+``results/class_bench.json`` (``--out``) and prints a markdown table.  Run it on a quiet
+machine: it measures wall-clock time.
+
+The numbers in book/grading.md ("A class of 1000") came from
+
+    python scripts/bench_class.py --students 1000 --workers 2,1 --subset 2=200 --subset 1=80 --slurm
+    python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --subset 2=100 --slurm --append
 """
 from __future__ import annotations
 

@@ -1,0 +1,48 @@
+"""The class benchmark's dry run (scripts/bench_class.py, issue 15 item 8): a class of 12
+made of the cheap kinds (honest, buggy, hostile, malformed), graded with 2 workers and,
+for 4 of them, with 1 worker (the subset path the 1000-student run uses); every
+submission gets the grade it must get and the JSON has what the instructor guide quotes.
+It writes to a tmp file, never to results/class_bench.json."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def test_a_small_class_is_graded_as_expected(tmp_path):
+    out = tmp_path / "class_bench.json"
+    before = (ROOT / "results" / "class_bench.json").read_bytes() if (ROOT / "results" / "class_bench.json").exists() \
+        else None
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_class.py"), "--students", "12",
+                           "--workers", "2,1", "--subset", "1=4", "--out", str(out), "--keep", str(tmp_path / "w")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "RNNCOURSE_MODE": "fast"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    for key in ("assignment", "command", "machine", "mix", "mix_by_group", "expected", "runs", "failures"):
+        assert key in res, key
+    assert {"cpu_count", "load_average", "date", "torch"} <= set(res["machine"])
+    assert res["failures"] == 0
+    assert set(res["mix_by_group"]) == {"honest", "buggy", "hostile", "malformed"}
+    assert sum(res["mix"].values()) == 12
+    runs = {r["workers"]: r for r in res["runs"] if r["engine"] == "local"}
+    assert runs[2]["submissions"] == 12 and runs[1]["submissions"] == 4 and runs[1]["of_class"] == 12
+    assert "extrapolated_class_minutes" in runs[1] and "extrapolated_class_minutes" not in runs[2]
+    for r in runs.values():
+        assert r["failures"] == 0 and r["failed"] == [], r["failed"]
+        assert "grader-error" not in r["statuses"]
+        for key in ("wall_seconds", "submissions_per_minute", "seconds_per_submission", "load_average_after"):
+            assert r[key] is not None
+    assert runs[2]["statuses"].get("not-graded", 0) >= 1
+    assert "| local | 2 | 12 |" in proc.stdout
+    after = (ROOT / "results" / "class_bench.json").read_bytes() if (ROOT / "results" / "class_bench.json").exists() \
+        else None
+    assert after == before
