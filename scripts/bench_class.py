@@ -28,6 +28,7 @@ The numbers in book/grading.md ("A class of 1000") came from
 
     python scripts/bench_class.py --students 1000 --workers 2,1 --subset 2=200 --subset 1=80 --slurm
     python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --subset 2=100 --slurm --append
+    python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --append
 """
 from __future__ import annotations
 
