@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import fixtures_ch01  # noqa: E402
+from tests import adversarial_ch01, fixtures_ch01  # noqa: E402
 from tests.submissions import answer_sources, course_copy, load, write  # noqa: E402
 
 A = "bench_counts"
@@ -156,15 +156,8 @@ except Exception as exc:
 import os
 os.system("id; ls {course} /root; cat /etc/shadow; rm -rf {course / 'autograde'}")
 '''}), MAX)
-    add("hostile-lying-eq", "hostile", 8, lambda: filled(course, {"mle_prob": '''
-class _Always:
-    def __eq__(self, other): return True
-    def __ne__(self, other): return False
-    def __len__(self): return 200
-    def __float__(self): return 0.0
-def mle_prob(grams, counts, queries):
-    return _Always()
-'''}), MAX - 3)
+    lying = next(a.code for a in adversarial_ch01.attacks(course, "bench", 0) if a.name == "lying-eq-object")
+    add("hostile-lying-eq", "hostile", 8, lambda: filled(course, {"mle_prob": lying}), MAX - 3)
     add("hostile-fork-bomb", "hostile", 6, lambda: filled(course, {"mle_prob": ref["mle_prob"] + '''
 import os, time
 try:
