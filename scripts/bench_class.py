@@ -19,7 +19,8 @@ in the W-worker run; its total time is then an extrapolation and the JSON says s
 ``--slurm`` adds ``--engine slurm`` runs (when ``python -m autograde grade --help``
 offers it) on the cluster of ``$SLURM_CONF`` or, without one, on a one-node cluster
 started here (tests/slurm_cluster.py, root only); their overhead per job is (Slurm wall -
-local wall of the same submissions at the same concurrency, graded just before) / N.
+local wall of the same submissions at the same concurrency, graded just before) / N;
+``--slurm-workers`` chooses their worker counts (default: the local ones).
 ``--append`` adds the runs to those already in ``--out`` (the same class).  Writes
 ``results/class_bench.json`` (``--out``) and prints a markdown table.  Run it on a quiet
 machine: it measures wall-clock time.
@@ -29,6 +30,7 @@ The numbers in book/grading.md ("A class of 1000") came from
     python scripts/bench_class.py --students 1000 --workers 2,1 --subset 2=200 --subset 1=80 --slurm
     python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --subset 2=100 --slurm --append
     python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --append
+    python scripts/bench_class.py --students 1000 --workers 1,2 --no-default-workers --subset 1=200 --slurm --slurm-workers 2 --append
 """
 from __future__ import annotations
 
@@ -340,6 +342,17 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
+def run_plan(workers: list[int], slurm_workers: str | None, slurm: bool) -> list[tuple[int, str | None]]:
+    """The runs in the order they are graded: (workers, None) for each local worker count,
+    then, with ``slurm``, (workers, "slurm") for each of ``slurm_workers`` (a comma list;
+    ``None`` or empty means the local counts again)."""
+    plan: list[tuple[int, str | None]] = [(w, None) for w in workers]
+    if slurm:
+        sw = [int(w) for w in (slurm_workers or "").split(",") if w.strip()] or list(workers)
+        plan += [(w, "slurm") for w in sw]
+    return plan
+
+
 def main(argv: list[str] | None = None) -> int:
     from autograde.cli import default_workers
 
@@ -351,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subset", action="append", default=[], metavar="W=K",
                     help="the W-worker run grades only K submissions, spread over the class (repeatable)")
     ap.add_argument("--slurm", action="store_true", help="also grade through `--engine slurm` when offered")
+    ap.add_argument("--slurm-workers", metavar="W,...",
+                    help="worker counts of the Slurm runs (default: the local ones, after them)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "class_bench.json")
     ap.add_argument("--keep", type=Path, help="build the course copy here and keep it")
     ap.add_argument("--append", action="store_true",
@@ -407,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             old.setdefault("machines", [old["machine"]]).append(res["machine"])
             old["machine"] = res["machine"]
             res = old
-        plan = [(w, None) for w in workers]
+        plan = run_plan(workers, args.slurm_workers, slurm=False)
         cluster = None
         slurm_env = None
         if args.slurm:
@@ -426,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
                 res["slurm"] = (f"a one-node cluster on this machine (tests/slurm_cluster.py: slurmctld, slurmd, "
                                 f"munged; {os.cpu_count()} CPUs, a task per CPU at most)")
             if slurm_env is not None:
-                plan += [(w, "slurm") for w in workers]
+                plan = run_plan(workers, args.slurm_workers, slurm=True)
         for w, engine in plan:
             only = None
             if w in subset and subset[w] < len(students):

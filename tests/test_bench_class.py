@@ -46,3 +46,16 @@ def test_a_small_class_is_graded_as_expected(tmp_path):
     after = (ROOT / "results" / "class_bench.json").read_bytes() if (ROOT / "results" / "class_bench.json").exists() \
         else None
     assert after == before
+
+
+def test_the_run_plan_puts_local_runs_first_then_the_slurm_counts_asked_for():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_class import run_plan
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert run_plan([1, 2], None, slurm=False) == [(1, None), (2, None)]
+    assert run_plan([1, 2], None, slurm=True) == [(1, None), (2, None), (1, "slurm"), (2, "slurm")]
+    assert run_plan([1, 2], "2", slurm=True) == [(1, None), (2, None), (2, "slurm")]
+    assert run_plan([2], " 1, 2 ", slurm=True) == [(2, None), (1, "slurm"), (2, "slurm")]
+    assert run_plan([2], "2", slurm=False) == [(2, None)]
