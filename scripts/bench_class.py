@@ -336,10 +336,52 @@ def table(res: dict) -> str:
     over = [r for r in res["runs"] if "overhead_seconds_per_job" in r]
     rows += [""] if over else []
     for r in over:
-        rows.append(f"Slurm with {r['workers']} at once: {r['overhead_seconds_per_job']:+.2f} s per job against the "
+        c = r.get("compared_with") or {"submissions": r["submissions"]}
+        if c["submissions"] == r["submissions"]:
+            rows.append(f"Slurm with {r['workers']} at once: {r['overhead_seconds_per_job']:+.2f} s per job against the "
                         f"local engine on the same {r['submissions']} submissions ({r['wall_seconds']} s vs "
                         f"{r['compared_with_local_wall_seconds']} s)")
+        else:
+            rows.append(f"Slurm with {r['workers']} at once: {r['overhead_seconds_per_job']:+.2f} s per job against the "
+                        f"local engine's {c['seconds_per_submission']:.2f} s per submission on {c['submissions']} "
+                        f"submissions (command {c['command']})")
     return "\n".join(rows)
+
+
+def pair_slurm_runs(res: dict) -> None:
+    """Give each Slurm run its overhead per job against a local run at the same concurrency.
+
+    The partner is the local run of the same invocation with the same workers and the same
+    submissions (graded just before it): overhead = (Slurm wall - local wall) / N.  Without
+    one, it is the latest local run with the same workers on the same kind of machine (CPU
+    model and core count) graded before it, and the overhead is the difference of the
+    seconds per submission; ``compared_with`` names the partner (its command number,
+    1-based, and how many submissions it graded).  No partner: no overhead.
+    """
+    runs = res["runs"]
+    machines = res.get("machines") or [res.get("machine", {})]
+
+    def kind(r):
+        m = machines[min(r.get("invocation") or 0, len(machines) - 1)] if machines else {}
+        return (m.get("cpu"), m.get("cpu_count"))
+
+    for n, r in enumerate(runs):
+        if r["engine"] != "slurm":
+            continue
+        earlier = [x for x in runs[:n] if x["engine"] == "local" and x["workers"] == r["workers"]]
+        same = [x for x in earlier if x.get("invocation") == r.get("invocation") and x["submissions"] == r["submissions"]]
+        like = [x for x in earlier if kind(x) == kind(r)]
+        if same:
+            local = same[-1]
+            r["overhead_seconds_per_job"] = round((r["wall_seconds"] - local["wall_seconds"]) / r["submissions"], 3)
+        elif like:
+            local = like[-1]
+            r["overhead_seconds_per_job"] = round(r["seconds_per_submission"] - local["seconds_per_submission"], 3)
+        else:
+            continue
+        r["compared_with_local_wall_seconds"] = local["wall_seconds"]
+        r["compared_with"] = {"command": (local.get("invocation") or 0) + 1, "submissions": local["submissions"],
+                              "seconds_per_submission": local["seconds_per_submission"]}
 
 
 def run_plan(workers: list[int], slurm_workers: str | None, slurm: bool) -> list[tuple[int, str | None]]:
@@ -466,17 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         if cluster is not None:
             cluster.stop()
             getattr(cluster, "cleanup", lambda: None)()
-        # Slurm's overhead per job: against the local run of the same invocation, the
-        # same workers and the same submissions (graded back to back)
-        for r in res["runs"]:
-            if r["engine"] != "slurm":
-                continue
-            local = [x for x in res["runs"] if x["engine"] == "local" and x.get("invocation") == r.get("invocation")
-                     and x["workers"] == r["workers"] and x["submissions"] == r["submissions"]]
-            if local:
-                r["overhead_seconds_per_job"] = round((r["wall_seconds"] - local[-1]["wall_seconds"])
-                                                      / r["submissions"], 3)
-                r["compared_with_local_wall_seconds"] = local[-1]["wall_seconds"]
+        pair_slurm_runs(res)
         res["failures"] = sum(r["failures"] for r in res["runs"])
         res["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         args.out.write_text(json.dumps(res, indent=1) + "\n")

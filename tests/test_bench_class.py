@@ -59,3 +59,32 @@ def test_the_run_plan_puts_local_runs_first_then_the_slurm_counts_asked_for():
     assert run_plan([1, 2], "2", slurm=True) == [(1, None), (2, None), (2, "slurm")]
     assert run_plan([2], " 1, 2 ", slurm=True) == [(2, None), (1, "slurm"), (2, "slurm")]
     assert run_plan([2], "2", slurm=False) == [(2, None)]
+
+
+def _run(engine, workers, n, wall, inv):
+    return {"engine": engine, "workers": workers, "submissions": n, "wall_seconds": wall,
+            "seconds_per_submission": wall / n, "invocation": inv}
+
+
+def test_slurm_runs_are_paired_with_the_local_run_they_can_be_compared_with():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_class import pair_slurm_runs
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    amd, intel = {"cpu": "AMD EPYC", "cpu_count": 2}, {"cpu": "Intel Xeon", "cpu_count": 2}
+    res = {"machines": [amd, intel, intel],
+           "runs": [_run("local", 2, 100, 200.0, 0), _run("slurm", 2, 100, 270.0, 0),     # paired, same N
+                    _run("local", 2, 1000, 3000.0, 1), _run("local", 1, 200, 1000.0, 1),
+                    _run("slurm", 2, 500, 1750.0, 2),                                      # the Intel local x2
+                    _run("slurm", 1, 10, 60.0, 2)]}                                        # 1 worker: x1 run
+    pair_slurm_runs(res)
+    r = res["runs"]
+    assert r[1]["overhead_seconds_per_job"] == 0.7 and r[1]["compared_with"]["command"] == 1
+    assert r[4]["overhead_seconds_per_job"] == 0.5 and r[4]["compared_with"] == \
+        {"command": 2, "submissions": 1000, "seconds_per_submission": 3.0}
+    assert r[5]["overhead_seconds_per_job"] == 1.0 and r[5]["compared_with"]["submissions"] == 200
+    # another kind of machine and no local run in the same invocation: no overhead claimed
+    res = {"machines": [amd, intel], "runs": [_run("local", 2, 100, 200.0, 0), _run("slurm", 2, 500, 1750.0, 1)]}
+    pair_slurm_runs(res)
+    assert "overhead_seconds_per_job" not in res["runs"][1]
