@@ -59,3 +59,50 @@ def _process_settings_restored():
         os.environ["RNNCOURSE_MODE"] = mode
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+# Fixtures whose one computation several test files share: their tests run in one group.
+SHARED = {"book_build": "book", "ch01_class": "ch01-class"}
+
+
+def _scope(item, name: str) -> str | None:
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get(name)
+    return defs[-1].scope if defs else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Work units for ``pytest -n 2 --dist loadgroup`` (pytest-xdist; what ``make test`` runs).
+
+    A worker process runs a group whole and in order, so each expensive fixture is
+    computed once: every test that uses the book build, or chapter 1's graded class, is in
+    that fixture's group, whatever its file; a notebook's nbval cells (which share one
+    kernel) and any other file's tests are a group per file, except that the chapter round
+    trips of ``tests/test_grading.py`` form a group per chapter (per module fixture), so
+    two workers can grade two chapters at once.  Without xdist the marks do nothing."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        group = next((g for f, g in SHARED.items() if f in names), None)
+        if group is None:
+            path = Path(str(item.fspath)).resolve()
+            group = path.relative_to(ROOT).as_posix() if ROOT in path.parents else path.name
+            if path.name == "test_grading.py":
+                mods = sorted(n for n in names if _scope(item, n) == "module")
+                if mods:
+                    group += ":" + "+".join(mods)
+        item.add_marker(pytest.mark.xdist_group(group))
+        item.stash[_GROUP] = group
+    if getattr(config.option, "numprocesses", None):
+        # longest first (``--no-loadscope-reorder`` keeps this order): the workers pull the
+        # next group as they finish one, so the long groups must not come last
+        items.sort(key=lambda it: _rank(it.stash[_GROUP]))
+
+
+_GROUP = pytest.StashKey[str]()
+# the groups that take minutes on the 2-core CI machine, longest first (make test prints the durations)
+LONG = ["ch01-class", "book", "tests/test_grading.py:", "tests/test_instructor_", "tests/test_bench_class.py",
+        "tests/test_mutants.py", "solutions/", "tests/test_gpu_check.py", "tests/test_bench_"]
+
+
+def _rank(group: str) -> int:
+    return next((k for k, prefix in enumerate(LONG) if group.startswith(prefix)), len(LONG))
