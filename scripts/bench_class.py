@@ -31,6 +31,10 @@ The numbers in book/grading.md ("A class of 1000") came from
     python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --subset 2=100 --slurm --append
     python scripts/bench_class.py --students 1000 --workers 2 --no-default-workers --append
     python scripts/bench_class.py --students 1000 --workers 1,2 --no-default-workers --subset 1=200 --slurm --slurm-workers 2 --append
+    python scripts/bench_class.py --students 1000 --workers "" --no-default-workers --subset 2=500 --slurm --slurm-workers 2 --append
+
+(the fourth was stopped once its local runs had ended, before its Slurm run, for want of
+session time; ``--workers ""`` makes no local run).
 """
 from __future__ import annotations
 
