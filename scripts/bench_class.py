@@ -44,6 +44,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import random
 import re
 import shutil
@@ -447,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
             mix[e["kind"]] = mix.get(e["kind"], 0) + 1
             groups[e["group"]] = groups.get(e["group"], 0) + 1
         res = {"assignment": A, "cells": list(KEEP), "max_points": MAX, "students": args.students,
-               "command": "python scripts/bench_class.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "command": "python scripts/bench_class.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
                "machine": machine(), "default_workers": dw, "environment": env_note,
                "mix_by_group": groups, "mix": mix,
                "expected": {k["name"]: {"group": k["group"], "total": k["total"], "status": k["status"],
