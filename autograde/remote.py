@@ -62,9 +62,22 @@ _SAFE_BUILTINS = {name for name in dir(builtins)
                   if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), Exception)}
 
 
+class _KeyError(KeyError):
+    """A KeyError whose text is the message as the student's process printed it (a plain
+    KeyError would quote it a second time: str(KeyError("'a'")) is "\"'a'\"")."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+_KeyError.__name__ = _KeyError.__qualname__ = "KeyError"
+
+
 def _exception(info: dict) -> Exception:
     name = str(info.get("type", "Exception"))
     message = str(info.get("message", ""))
+    if info.get("builtin") and name == "KeyError":
+        return _KeyError(message)
     if info.get("builtin") and name in _SAFE_BUILTINS:
         exc = getattr(builtins, name)
         try:

@@ -36,7 +36,7 @@ SETTINGS = {
     "fast": dict(hidden_size=32, steps=1500, batch_size=64, lags=[10, 20, 40, 80], lrs=[1e-3, 3e-3, 1e-2]),
     "full": dict(hidden_size=128, steps=10000, batch_size=64, lags=[25, 50, 100, 200, 400], lrs=[3e-4, 1e-3, 3e-3]),
 }
-VALID_SEED, TEST_SEED = 777, 12345
+VALID_SEED, TEST_SEED = L.VALID_SEED, L.TEST_SEED
 
 
 def one(recipe: str, T: int, lr: float, cfg: dict, device: str, seed: int = 0):

@@ -215,6 +215,47 @@ class SpaceRestorer(torch.nn.Module):
         return self.out(outputs)
 '''
 
+# --------------------------------------------------------------------------- exercise 10
+_TUNE = """
+def tune_and_score(kind, T, lrs, *, hidden_size, steps, seeds=(0, 1, 2), device="cpu"):
+    lrs, seeds = list(lrs), list(seeds)
+    if not lrs or not seeds:
+        raise ValueError("lrs and seeds must each hold at least one value")
+    if kind not in longrange.RECIPES or longrange.RECIPES[kind].init is not None:
+        raise ValueError(f"kind must be 'tanh', 'tanh+clip', 'lstm' or 'gru', got {kind!r}")
+    clip = longrange.RECIPES[kind].clip
+
+    def trained(lr, seed):
+        model = longrange.make_model(kind, hidden_size, seed=seed)
+        longrange.train(model, T, steps=steps, lr=lr, clip=clip, seed=seed, device=device)
+        return model
+
+    x_valid, y_valid = longrange.held_out_set(T, seed=longrange.VALID_SEED)
+    x_test, y_test = longrange.held_out_set(T)
+    first = {}
+    valid_mse = {}
+    for lr in lrs:
+        first[lr] = trained(lr, seeds[0])
+        valid_mse[lr] = longrange.held_out_mse(first[lr], x_valid, y_valid, device)
+    best = lrs[0]
+    for lr in lrs[1:]:
+        mine, theirs = valid_mse[lr], valid_mse[best]
+        if np.isfinite(mine) and (not np.isfinite(theirs) or mine < theirs):
+            best = lr
+    models = [first[best]] + [trained(best, seed) for seed in seeds[1:]]
+    test_mses = [longrange.held_out_mse(m, x_test, y_test, device) for m in models]
+    return {"lr": best, "valid_mse": valid_mse, "test_mses": test_mses, "mse": float(np.median(test_mses))}
+"""
+
+_LONGEST = """
+def longest_solved_lag(mse_by_lag, solved_below=longrange.SOLVED_FRACTION * longrange.BASELINE_MSE):
+    solved = [T for T, mse in mse_by_lag.items() if mse < solved_below]
+    return max(solved) if solved else None
+"""
+
+_TUNE_ON_TEST = _edit(_TUNE, ("        valid_mse[lr] = longrange.held_out_mse(first[lr], x_valid, y_valid, device)\n",
+                              "        valid_mse[lr] = longrange.held_out_mse(first[lr], x_test, y_test, device)\n"))
+
 BUGS = {
     "lstm_gate_order_ifog": ("lstm_cell", _edit(_LSTM, ("i, f, g, o = gates.chunk", "i, f, o, g = gates.chunk"))),
     "lstm_returns_c_h": ("lstm_cell", _edit(_LSTM, ("return h_next, c_next", "return c_next, h_next"))),
@@ -249,6 +290,18 @@ BUGS = {
     "spaces_ignores_bidirectional": ("SpaceRestorer", _edit(
         _SPACES, ("batch_first=True, bidirectional=bidirectional)", "batch_first=True, bidirectional=True)"),
         ("hidden_size * (2 if bidirectional else 1)", "hidden_size * 2"))),
+    "tune_selects_on_test": ("tune_and_score", _TUNE_ON_TEST),
+    "tune_ignores_clip": ("tune_and_score", _edit(_TUNE, ("    clip = longrange.RECIPES[kind].clip\n", "    clip = None\n"))),
+    "longest_first_failure": ("longest_solved_lag", """
+def longest_solved_lag(mse_by_lag, solved_below=longrange.SOLVED_FRACTION * longrange.BASELINE_MSE):
+    best = None
+    for T in sorted(mse_by_lag):
+        if not mse_by_lag[T] < solved_below:
+            break
+        best = T
+    return best
+"""),
+    "longest_at_threshold_solved": ("longest_solved_lag", _edit(_LONGEST, ("mse < solved_below", "mse <= solved_below"))),
 }
 
 MORE_BUGS = {
@@ -366,9 +419,79 @@ MORE_BUGS = {
                   "        return self.out(outputs + self.embed(ids).mean(1, keepdim=True).sum(-1, keepdim=True))"))),
     "spaces_one_class": ("SpaceRestorer", _edit(_SPACES, ("self.out = torch.nn.Linear(hidden_size * (2 if bidirectional else 1), 2)",
                                                           "self.out = torch.nn.Linear(hidden_size * (2 if bidirectional else 1), 1)"))),
+    # exercise 10
+    "tune_reports_validation": ("tune_and_score", _edit(
+        _TUNE, ("test_mses = [longrange.held_out_mse(m, x_test, y_test, device)", "test_mses = [longrange.held_out_mse(m, x_valid, y_valid, device)"))),
+    "tune_mean": ("tune_and_score", _edit(_TUNE, ('float(np.median(test_mses))', 'float(np.mean(test_mses))'))),
+    "tune_one_seed_for_all": ("tune_and_score", _edit(_TUNE, ("[trained(best, seed) for seed in seeds[1:]]",
+                                                              "[trained(best, seeds[0]) for seed in seeds[1:]]"))),
+    "tune_other_seeds_first_rate": ("tune_and_score", _edit(_TUNE, ("[trained(best, seed) for seed in seeds[1:]]",
+                                                                    "[trained(lrs[0], seed) for seed in seeds[1:]]"))),
+    "tune_nan_wins_when_first": ("tune_and_score", _edit(
+        _TUNE, ("        if np.isfinite(mine) and (not np.isfinite(theirs) or mine < theirs):\n",
+                "        if mine < theirs:\n"))),
+    "tune_argmin_nan": ("tune_and_score", _edit(
+        _TUNE, ("    best = lrs[0]\n", "    best = lrs[int(np.argmin([valid_mse[lr] for lr in lrs]))]\n"),
+        ("        if np.isfinite(mine) and (not np.isfinite(theirs) or mine < theirs):\n", "        if False:\n"))),
+    "tune_last_on_tie": ("tune_and_score", _edit(
+        _TUNE, ("(not np.isfinite(theirs) or mine < theirs)", "(not np.isfinite(theirs) or mine <= theirs)"))),
+    "tune_valid_of_kept_only": ("tune_and_score", _edit(_TUNE, ('"valid_mse": valid_mse,', '"valid_mse": {best: valid_mse[best]},'))),
+    "tune_no_kind_check": ("tune_and_score", _edit(
+        _TUNE, ("    if kind not in longrange.RECIPES or longrange.RECIPES[kind].init is not None:\n"
+                "        raise ValueError(f\"kind must be 'tanh', 'tanh+clip', 'lstm' or 'gru', got {kind!r}\")\n", ""))),
+    "tune_fresh_validation_draw": ("tune_and_score", _edit(
+        _TUNE, ("longrange.held_out_set(T, seed=longrange.VALID_SEED)", "longrange.held_out_set(T, seed=1)"))),
+    "longest_in_dict_order": ("longest_solved_lag", """
+def longest_solved_lag(mse_by_lag, solved_below=longrange.SOLVED_FRACTION * longrange.BASELINE_MSE):
+    best = None
+    for T, mse in mse_by_lag.items():
+        if mse < solved_below:
+            best = T
+    return best
+"""),
+    "longest_nan_solved": ("longest_solved_lag", _edit(_LONGEST, ("if mse < solved_below", "if not mse >= solved_below"))),
+    "longest_zero_for_none": ("longest_solved_lag", _edit(_LONGEST, ("else None", "else 0"))),
+    "longest_default_is_baseline": ("longest_solved_lag", _edit(
+        _LONGEST, ("solved_below=longrange.SOLVED_FRACTION * longrange.BASELINE_MSE", "solved_below=longrange.BASELINE_MSE"))),
+    "longest_float_lag": ("longest_solved_lag", _edit(_LONGEST, ("return max(solved) if solved else None",
+                                                                 "return float(max(solved)) if solved else None"))),
 }
 
 ALTERNATIVES = {
+    "tune_sorted_retrain": ("tune_and_score", """
+import math
+import statistics
+
+def tune_and_score(kind, T, lrs, *, hidden_size, steps, seeds=(0, 1, 2), device="cpu"):
+    if kind not in ("tanh", "tanh+clip", "lstm", "gru"):
+        raise ValueError(kind)
+    if len(lrs) == 0 or len(seeds) == 0:
+        raise ValueError("empty")
+    recipe = longrange.RECIPES[kind]
+
+    def mse_after(lr, s, which):
+        torch.manual_seed(123)          # make_model seeds again: this must not matter
+        m = longrange.make_model(kind, hidden_size, seed=s)
+        longrange.train(m, T, steps=steps, batch_size=64, lr=lr, clip=recipe.clip, seed=s, device=device)
+        x, y = longrange.held_out_set(T, 1000, seed=which)
+        return longrange.held_out_mse(m.to(device), x, y, device=device, batch_size=250)
+
+    valid = {lr: mse_after(lr, seeds[0], longrange.VALID_SEED) for lr in lrs}
+    order = sorted(range(len(lrs)), key=lambda i: (not math.isfinite(valid[lrs[i]]), valid[lrs[i]] if math.isfinite(valid[lrs[i]]) else 0, i))
+    best = lrs[order[0]]
+    test = [mse_after(best, s, longrange.TEST_SEED) for s in seeds]      # seeds[0] trained again: the same model
+    return dict(lr=best, valid_mse=valid, test_mses=test, mse=statistics.median(test))
+"""),
+    "longest_reversed_scan": ("longest_solved_lag", """
+import math
+
+def longest_solved_lag(mse_by_lag, solved_below=0.1 / 6):
+    for T in sorted(mse_by_lag, reverse=True):
+        m = mse_by_lag[T]
+        if not math.isnan(m) and m < solved_below:
+            return int(T)
+    return None
+"""),
     "lstm_numpy": ("lstm_cell", '''
 def lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
     dtype = x.dtype

@@ -21,7 +21,7 @@ from tests.submissions import answer_sources, define
 
 A = "ch05_lstm"
 FUNCTIONS = ["lstm_cell", "gru_cell", "lstm_sequence", "gru_sequence", "init_forget_bias", "parameter_count",
-             "CharLSTM", "text_features", "SpaceRestorer"]
+             "CharLSTM", "text_features", "SpaceRestorer", "tune_and_score", "longest_solved_lag"]
 GIVEN = ("setup",)   # given cells whose code the answers may use
 ALL_BUGS = {**fixtures_ch05.BUGS, **fixtures_ch05.MORE_BUGS}
 
@@ -66,6 +66,13 @@ PROMISE_MESSAGES = {
     "count_float": ("must return an int", "must return an int"),
     "count_case_insensitive": ("parameter_count('LSTM', 3, 2)", "parameter_count('Gru', 2, 2)"),
     "count_no_size_check": ("parameter_count('gru', 3, 0)", "parameter_count('lstm', 0, 2)"),
+    "tune_mean": ("the median of 'test_mses'", "the median of 'test_mses'"),
+    "tune_nan_wins_when_first": ("kept the rate inf", "kept the rate inf"),
+    "tune_last_on_tie": ("a tie goes to the rate first in lrs", "a tie goes to the rate first in lrs"),
+    "tune_valid_of_kept_only": ("from every rate of lrs", "from every rate of lrs"),
+    "tune_no_kind_check": ("tune_and_score('LSTM'", "tune_and_score('Gru'"),
+    "longest_zero_for_none": ("expected None, got 0", "you returned 0"),
+    "longest_float_lag": ("must return an int", "must return an int"),
 }
 
 
@@ -193,3 +200,21 @@ def test_hidden_signal_gate_rejects_pytorchs_default_initialisation(monkeypatch)
     monkeypatch.setattr(hidden, "_structure", lambda r, fn, name: None)
     with pytest.raises(CheckFailed, match="PyTorch's default initialisation keeps about 1e-10"):
         hidden.check_init_forget_bias(lazy)
+
+
+def test_hidden_disagreement_case_still_disagrees():
+    """The hidden case that tells tuning on the test set from tuning on validation: the two
+    sets must prefer different rates there, by more than float noise."""
+    kw = dict(hidden.DISAGREE)
+    kind, T, lrs = kw.pop("kind"), kw.pop("T"), kw.pop("lrs")
+    on_valid = ref.tune_and_score(kind, T, lrs, **kw)
+    on_test = hidden._expected_scores(kind, T, lrs, **kw)   # the same protocol, through the hidden helper
+    assert on_valid["lr"] == on_test["lr"] and not on_test["close"]
+    from rnncourse import longrange
+    x, y = longrange.held_out_set(T)
+    test = {lr: longrange.held_out_mse(visible.protocol_model(kind, T, kw["hidden_size"], kw["steps"], lr, 0), x, y)
+            for lr in lrs}
+    best_on_test = min(lrs, key=test.get)
+    assert best_on_test != on_valid["lr"]
+    ordered = sorted(test.values())
+    assert ordered[1] - ordered[0] > 1e-4 * ordered[0]

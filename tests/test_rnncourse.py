@@ -137,3 +137,16 @@ def test_models_are_built_where_the_graders_tensors_arrive(monkeypatch):
     assert training.model_device(model, "cpu") == "cpu"
     assert training.model_device(torch.nn.ReLU()) == "cpu"          # no parameters
     assert next(training.construct(torch.nn.Linear, 0, 2, 3, device="cpu").parameters()).device.type == "cpu"
+
+
+def test_pages_markdown_table_escapes_and_aligns():
+    from rnncourse.pages import markdown_table
+
+    text = markdown_table(["a", "b|c"], [[1, "x|y"], [2.5, ""]], "a note")
+    lines = text.split("\n")
+    assert lines[0] == "| a | b\\|c |" and lines[1] == "|---|---|"
+    assert lines[2] == "| 1 | x\\|y |" and lines[3] == "| 2.5 |  |" and lines[-1] == "a note" and lines[-2] == ""
+    assert markdown_table(["n"], [[3]], align="right").split("\n")[1] == "|---:|"
+    assert "\n\n" not in markdown_table(["n"], [[3]])
+    with pytest.raises(ValueError, match="align"):
+        markdown_table(["n"], [], align="centre")

@@ -50,6 +50,12 @@ def test_calls_return_plain_values_and_exceptions_keep_their_type(worker):
         RemoteFunction(worker, "h")()
     with pytest.raises(NameError, match="not defined"):
         RemoteFunction(worker, "nowhere")()
+    # a KeyError reads as it did in the student's process: str(KeyError('LSTM')) is "'LSTM'"
+    run(worker, "def k(key):\n    return {}[key]\n")
+    for key in ("LSTM", 5):
+        with pytest.raises(KeyError) as e:
+            RemoteFunction(worker, "k")(key)
+        assert str(e.value) == str(KeyError(key)) and type(e.value).__name__ == "KeyError"
 
 
 def test_callbacks_and_generators_cross(worker):

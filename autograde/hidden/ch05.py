@@ -427,3 +427,91 @@ def _space_quality(r, cls, name) -> None:
         if not acc[True] - acc[False] >= SPACES_MIN_GAP:
             raise CheckFailed(f"{name}: held-out accuracy {acc[True]:.3f} bidirectional against {acc[False]:.3f} "
                               f"one-directional; the right context must be worth at least {SPACES_MIN_GAP:.2f}")
+
+
+# --------------------------------------------------------------------------- exercise 10
+TUNE_KINDS = ("tanh", "tanh+clip", "lstm", "gru")
+# A case where the validation and the test sets disagree on the best rate (measured: validation MSEs
+# 0.420, 0.181, 0.213, 0.180 -> 0.05; test 0.404, 0.177, 0.215, 0.181 -> 0.02), so that tuning on the
+# test set is told apart from tuning on validation.  tests/test_checks_ch05.py keeps it that way.
+DISAGREE = dict(kind="tanh+clip", T=4, lrs=(0.01, 0.02, 0.03, 0.05), hidden_size=3, steps=10, seeds=(0,))
+
+
+def _expected_scores(kind, T, lrs, **kw) -> dict:
+    """The reference protocol on the CPU; a rate is kept if its validation MSE ties the best
+    within float noise (``close``, the rates whose MSE is within 1e-6 relative of the kept one)."""
+    with _one_thread():
+        out = ref.tune_and_score(kind, T, lrs, device="cpu", **kw)
+    best = out["valid_mse"][out["lr"]]
+    out["close"] = [lr for lr, v in out["valid_mse"].items()
+                    if np.isfinite(best) and np.isfinite(v) and v != best and abs(v - best) <= 1e-6 * abs(best)]
+    return out
+
+
+def _compare_tuned(name, fn, kind, T, lrs, **kw) -> None:
+    expected = _expected_scores(kind, T, lrs, **kw)
+    got = vis.scored(name, fn, kind, T, lrs, **kw)
+    if got["lr"] in expected["close"]:           # a near-tie resolved the other way: score that rate instead
+        expected = _expected_scores(kind, T, [got["lr"]], **kw) | {"valid_mse": expected["valid_mse"], "lr": got["lr"]}
+    vis.compare_scores(name, got, expected, hide=True)
+
+
+def check_tune_and_score(fn) -> None:
+    r = Report("tune_and_score (hidden)")
+    name = "tune_and_score"
+    for case in cases(6):
+        rng = np.random.default_rng(seed(name, case))
+        kind = TUNE_KINDS[case % 4]
+        T, H, steps = int(rng.integers(2, 9)), int(rng.integers(1, 6)), int(rng.integers(1, 8))
+        lrs = tuple(float(v) for v in np.round(10 ** rng.uniform(-3, -0.7, int(rng.integers(1, 5))), 5))
+        seeds = tuple(int(v) for v in rng.choice(50, int(rng.integers(1, 4)), replace=False))
+        if case == 0:
+            T, H = 2, 1
+        with r.case(f"random case {case}: {kind}, T {T}, {len(lrs)} rate(s), hidden_size {H}, {steps} steps, "
+                    f"{len(seeds)} seed(s)"):
+            _compare_tuned(name, fn, kind, T, lrs, hidden_size=H, steps=steps, seeds=seeds)
+    with r.case("a case where the validation and the test sets prefer different rates"):
+        kw = dict(DISAGREE)
+        _compare_tuned(name, fn, kw.pop("kind"), kw.pop("T"), kw.pop("lrs"), **kw)
+    with r.case("steps = 0: four rates tie (the first is kept)"):
+        _compare_tuned(name, fn, "tanh+clip", 4, (0.02, 0.003, 0.05, 0.001), hidden_size=2, steps=0, seeds=(7, 3))
+    with r.case("a diverged rate first (lr = inf); every rate diverged (the first is kept); seeds default to (0, 1, 2)"):
+        _compare_tuned(name, fn, "gru", 3, (float("inf"), 0.02, 0.005), hidden_size=2, steps=3, seeds=(4, 5))
+        _compare_tuned(name, fn, "tanh", 3, (float("inf"), 1e30), hidden_size=2, steps=2, seeds=(3,))
+        _compare_tuned(name, fn, "lstm", 3, (0.01,), hidden_size=2, steps=2)
+    with r.case("errors (ValueError): recipes with an init scheme, unknown kinds, no rates, no seeds"):
+        for kind, lrs, seeds in (("tanh+orthogonal", (1e-3,), (0,)), ("irnn", (1e-3,), (0,)), ("Gru", (1e-3,), (0,)),
+                                 ("", (1e-3,), (0,)), ("tanh", [], (0,)), ("lstm", (1e-3,), [])):
+            check_raises(f"tune_and_score({kind!r}, 3, {lrs}, ..., seeds={seeds})",
+                         lambda kind=kind, lrs=lrs, seeds=seeds: fn(kind, 3, lrs, hidden_size=2, steps=1, seeds=seeds,
+                                                                    device="cpu"),
+                         ValueError, "see the docstring's Raises")
+    r.done()
+
+
+def check_longest_solved_lag(fn) -> None:
+    r = Report("longest_solved_lag (hidden)")
+    name = "longest_solved_lag"
+    limit = longrange.SOLVED_FRACTION * longrange.BASELINE_MSE
+    for case in cases(8):
+        rng = np.random.default_rng(seed(name, case))
+        lags = [int(v) for v in rng.choice(np.arange(2, 500), int(rng.integers(1, 7)), replace=False)]
+        mses = 10 ** rng.uniform(-4, 0, len(lags))
+        if case % 3 == 0:
+            mses[rng.integers(len(lags))] = np.nan
+        table = {T: float(m) for T, m in zip(lags, mses)}
+        args = () if case % 2 == 0 else (float(10 ** rng.uniform(-3, -0.5)),)
+        if case == 1:
+            table[max(lags) + 1] = args[0]               # exactly at the threshold: not solved
+        with r.case(f"random case {case}: {len(table)} lags{', solved_below given' if args else ''}"):
+            got = vis.solved_lag(name, fn, table, *args)
+            want = ref.longest_solved_lag(table, *args)
+            if got != want:
+                raise CheckFailed(f"{name}({table}{', ' + repr(args[0]) if args else ''}): you returned {got}; expected "
+                                  "the largest lag whose MSE is strictly below solved_below, or None")
+    with r.case("one lag just below and one just above the default threshold 1/60"):
+        for table, want in (({7: limit * (1 - 1e-9)}, 7), ({7: limit}, None), ({3: limit * 0.5, 9: limit * 1.01}, 3)):
+            got = vis.solved_lag(name, fn, table)
+            if got != want:
+                raise CheckFailed(f"{name}({table}): you returned {got}, expected {want}")
+    r.done()

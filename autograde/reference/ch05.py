@@ -240,3 +240,48 @@ class SpaceRestorer(_nn().Module):
         outputs, _ = self.lstm(packed)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])
         return self.out(outputs)
+
+
+# --------------------------------------------------------------------------- exercise 10
+def tune_and_score(kind: str, T: int, lrs, *, hidden_size: int, steps: int, seeds=(0, 1, 2),
+                   device: str = "cpu") -> dict:
+    """One recipe at one lag of the adding problem, tuned on validation and scored on test:
+    one model per learning rate with ``seeds[0]``, the lowest validation MSE kept (a
+    non-finite MSE loses to any number; the first of ``lrs`` wins a tie), the other seeds
+    trained with it, the median test MSE over the seeds reported."""
+    import math
+
+    import numpy as np
+
+    from rnncourse import longrange as L
+
+    lrs, seeds = list(lrs), list(seeds)
+    if not lrs or not seeds:
+        raise ValueError("lrs and seeds must not be empty")
+    if kind not in L.RECIPES or L.RECIPES[kind].init is not None:
+        raise ValueError(f"kind must be a recipe of longrange.RECIPES without an init scheme, got {kind!r}")
+    clip = L.RECIPES[kind].clip
+    xv, yv = L.held_out_set(T, seed=L.VALID_SEED)
+    xt, yt = L.held_out_set(T, seed=L.TEST_SEED)
+
+    def trained(lr, s):
+        model = L.make_model(kind, hidden_size, seed=s)
+        L.train(model, T, steps=steps, lr=lr, clip=clip, seed=s, device=device)
+        return model
+
+    first = {lr: trained(lr, seeds[0]) for lr in lrs}
+    valid = {lr: L.held_out_mse(first[lr], xv, yv, device) for lr in lrs}
+    best = min(lrs, key=lambda lr: valid[lr] if math.isfinite(valid[lr]) else math.inf)
+    models = [first[best]] + [trained(best, s) for s in seeds[1:]]
+    test = [L.held_out_mse(m, xt, yt, device) for m in models]
+    return {"lr": best, "valid_mse": valid, "test_mses": test, "mse": float(np.median(test))}
+
+
+def longest_solved_lag(mse_by_lag: dict, solved_below: float | None = None):
+    """The longest lag T whose MSE is below ``solved_below`` (default: 10% of the baseline
+    1/6), or None when none is; NaN is never solved."""
+    from rnncourse import longrange as L
+
+    limit = L.SOLVED_FRACTION * L.BASELINE_MSE if solved_below is None else solved_below
+    solved = [T for T, mse in mse_by_lag.items() if mse < limit]
+    return max(solved) if solved else None

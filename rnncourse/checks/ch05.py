@@ -694,3 +694,141 @@ def check_SpaceRestorer(SpaceRestorer) -> None:
                 raise CheckFailed(f"{name}(bidirectional={bi}): its nn.LSTM has bidirectional={s['bidirectional']}, expected {bi}")
             tagger_properties(name, model, rng, 9, bi)
     r.done()
+
+
+# --------------------------------------------------------------------------- exercise 10
+SCORE_KEYS = ("lr", "valid_mse", "test_mses", "mse")
+
+
+def protocol_model(kind: str, T: int, hidden_size: int, steps: int, lr: float, seed: int):
+    """Step 1 of ``tune_and_score``'s docstring, on the CPU: a trained model."""
+    from rnncourse import longrange
+
+    model = longrange.make_model(kind, hidden_size, seed=seed)
+    longrange.train(model, T, steps=steps, lr=lr, clip=longrange.RECIPES[kind].clip, seed=seed, device="cpu")
+    return model
+
+
+def held_out(model, T: int, which: str) -> float:
+    from rnncourse import longrange
+
+    x, y = longrange.held_out_set(T, seed=longrange.VALID_SEED if which == "valid" else longrange.TEST_SEED)
+    return longrange.held_out_mse(model, x, y)
+
+
+def scored(name: str, fn, kind: str, T: int, lrs, **kw) -> dict:
+    """Call ``tune_and_score`` on the CPU and check the layout of what it returns."""
+    out = call(name, fn, kind, T, lrs, device="cpu", **kw)
+    where = f"{name}({kind!r}, {T}, {tuple(lrs)}, ...)"
+    if not isinstance(out, dict):
+        raise CheckFailed(f"{where} must return a dict, got {type(out).__name__}")
+    if set(out) != set(SCORE_KEYS):
+        raise CheckFailed(f"{where} must return exactly the keys {list(SCORE_KEYS)}, got {sorted(map(str, out))}")
+    lr = out["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not any(lr == v for v in lrs):
+        raise CheckFailed(f"{where}['lr'] must be one of the learning rates {tuple(lrs)}, got {lr!r}")
+    valid = out["valid_mse"]
+    if not isinstance(valid, dict) or set(map(float, valid)) != set(map(float, lrs)):
+        raise CheckFailed(f"{where}['valid_mse'] must be a dict from every rate of lrs {tuple(lrs)} to its validation MSE, "
+                          f"got {valid!r}")
+    seeds = list(kw.get("seeds", (0, 1, 2)))
+    test = out["test_mses"]
+    if not isinstance(test, (list, tuple)) or len(test) != len(seeds):
+        raise CheckFailed(f"{where}['test_mses'] must be a list with one test MSE per seed ({len(seeds)} seeds), got {test!r}")
+    values = [valid[v] for v in valid] + list(test) + [out["mse"]]
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.number)) for v in values):
+        raise CheckFailed(f"{where}: the MSEs must be numbers (float), got {values!r}")
+    return {"lr": float(lr), "valid_mse": {float(k): float(v) for k, v in valid.items()},
+            "test_mses": [float(v) for v in test], "mse": float(out["mse"])}
+
+
+def compare_scores(name: str, got: dict, expected: dict, *, rtol=1e-5, atol=1e-7, hide=False) -> None:
+    """``got`` (from :func:`scored`) against the expected protocol's numbers."""
+    exp_valid = expected["valid_mse"]
+    lrs = list(exp_valid)
+    check_close(f"{name}: 'valid_mse' (rates {lrs})", [got["valid_mse"][lr] for lr in lrs], [exp_valid[lr] for lr in lrs],
+                rtol=rtol, atol=atol, show_expected=not hide,
+                context="(the validation MSE of each rate's model trained with seeds[0], on "
+                        "longrange.held_out_set(T, seed=longrange.VALID_SEED))")
+    if got["lr"] != expected["lr"]:
+        raise CheckFailed(f"{name}: kept the rate {got['lr']:g}; expected "
+                          f"{'another rate' if hide else format(expected['lr'], 'g')}, the one with the lowest finite "
+                          "validation MSE (a diverged model loses to any number; a tie goes to the rate first in lrs)")
+    check_close(f"{name}: 'test_mses'", got["test_mses"], expected["test_mses"], rtol=rtol, atol=atol,
+                show_expected=not hide, context="(one model per seed, in the order of seeds, trained with the kept "
+                                                "rate and scored on longrange.held_out_set(T))")
+    check_close(f"{name}: 'mse'", got["mse"], float(np.median(got["test_mses"])), rtol=1e-12, atol=1e-15,
+                context="(the median of 'test_mses', numpy.median)")
+
+
+def check_tune_and_score(tune_and_score) -> None:
+    r = Report("tune_and_score")
+    name = "tune_and_score"
+    # steps = 0: no model moves, so every rate gives the same model and the same validation MSE (a tie: the
+    # first rate is kept), and each seed's test MSE is that of its untrained model
+    with r.case("steps = 0 (untrained models): a tie keeps the first rate; the held-out sets and the seeds' order"):
+        seeds = (2, 0, 1)
+        got = scored(name, tune_and_score, "gru", 5, (3e-3, 1e-2, 1e-3), hidden_size=3, steps=0, seeds=seeds)
+        v = held_out(protocol_model("gru", 5, 3, 0, 3e-3, 2), 5, "valid")
+        expected = {"lr": 3e-3, "valid_mse": {lr: v for lr in (3e-3, 1e-2, 1e-3)},
+                    "test_mses": [held_out(protocol_model("gru", 5, 3, 0, 3e-3, s), 5, "test") for s in seeds]}
+        compare_scores(name, got, expected)
+    # lr = inf: Adam's first step sends the weights to +-inf and every MSE after it is NaN
+    with r.case("a diverged model (lr = inf: NaN) is never kept; with every model diverged, the first rate is"):
+        got = scored(name, tune_and_score, "tanh", 4, (float("inf"), 1e-2), hidden_size=3, steps=2, seeds=(0,))
+        m = protocol_model("tanh", 4, 3, 2, 1e-2, 0)
+        compare_scores(name, got, {"lr": 1e-2, "valid_mse": {float("inf"): float("nan"), 1e-2: held_out(m, 4, "valid")},
+                                   "test_mses": [held_out(m, 4, "test")]})
+        # lr = 1e30: one step sends the weights to about 1e30 and the predictions to inf (an infinite MSE)
+        got = scored(name, tune_and_score, "lstm", 3, (1e30, float("inf")), hidden_size=2, steps=1, seeds=(1,))
+        if got["lr"] != 1e30 or np.isfinite(got["mse"]):
+            raise CheckFailed(f"{name}('lstm', 3, (1e30, inf), ...): both models diverge (infinite and NaN validation "
+                              f"MSE); expected the first rate, 1e30, and a NaN or infinite 'mse', got lr {got['lr']:g} "
+                              f"and 'mse' {got['mse']:g}")
+    with r.case("tanh+clip (the recipe's clip), two rates, three seeds: tuned on validation, scored on test"):
+        T, H, steps, lrs, seeds = 6, 4, 5, (0.05, 0.003), (0, 1, 2)
+        first = {lr: protocol_model("tanh+clip", T, H, steps, lr, seeds[0]) for lr in lrs}
+        valid = {lr: held_out(m, T, "valid") for lr, m in first.items()}
+        best = min(lrs, key=valid.get)
+        test = [held_out(first[best], T, "test")] + [held_out(protocol_model("tanh+clip", T, H, steps, best, s), T, "test")
+                                                     for s in seeds[1:]]
+        got = scored(name, tune_and_score, "tanh+clip", T, lrs, hidden_size=H, steps=steps, seeds=seeds)
+        compare_scores(name, got, {"lr": best, "valid_mse": valid, "test_mses": test})
+    with r.case("errors (ValueError): a recipe with an init scheme, an unknown kind, no rates, no seeds"):
+        for kind, lrs, seeds, why in (("irnn", (1e-3,), (0,), "'irnn' needs an initialisation scheme"),
+                                      ("LSTM", (1e-3,), (0,), "the kinds are 'tanh', 'tanh+clip', 'lstm', 'gru'"),
+                                      ("lstm", (), (0,), "lrs is empty"), ("gru", (1e-3,), (), "seeds is empty")):
+            check_raises(f"{name}({kind!r}, 4, {lrs}, ..., seeds={seeds})",
+                         lambda kind=kind, lrs=lrs, seeds=seeds: tune_and_score(kind, 4, lrs, hidden_size=2, steps=1,
+                                                                                seeds=seeds, device="cpu"),
+                         ValueError, why)
+    r.done()
+
+
+def solved_lag(name: str, fn, table: dict, *args):
+    out = call(name, fn, dict(table), *args)
+    if out is not None and (isinstance(out, bool) or not isinstance(out, (int, np.integer))):
+        raise CheckFailed(f"{name}({table}{', ' + ', '.join(map(repr, args)) if args else ''}) must return an int "
+                          f"(a lag) or None, got {type(out).__name__} ({out!r})")
+    return None if out is None else int(out)
+
+
+def check_longest_solved_lag(longest_solved_lag) -> None:
+    r = Report("longest_solved_lag")
+    name = "longest_solved_lag"
+    nan = float("nan")
+    # the default threshold is 1/6 * 0.1 = 0.016666...
+    cases = [({10: 0.001, 20: 0.002, 40: 0.2}, (), 20, "lags solved up to 20"),
+             ({80: 0.001, 10: 0.001, 40: 0.5, 20: 0.001}, (), 80, "in any order; a failure at 40 below a solved 80"),
+             ({10: 0.0166, 20: 0.0167}, (), 10, "the default threshold, 10% of 1/6 = 0.01667"),
+             ({10: 0.05, 20: 0.1}, (0.1,), 10, "solved_below 0.1: strictly below"),
+             ({10: 0.001, 20: nan, 40: 0.3}, (), 10, "NaN is never solved"),
+             ({10: nan, 20: 0.5}, (), None, "nothing solved"),
+             ({}, (), None, "an empty dict")]
+    for table, args, want, what in cases:
+        with r.case(f"{table}{' with solved_below ' + str(args[0]) if args else ''}: {want} ({what})"):
+            got = solved_lag(name, longest_solved_lag, table, *args)
+            if got != want:
+                raise CheckFailed(f"{name}({table}{', ' + str(args[0]) if args else ''}): expected {want}, got {got} "
+                                  "(the largest lag whose MSE is strictly below solved_below; None when there is none)")
+    r.done()
