@@ -365,7 +365,7 @@ def as_bytes(nb: object) -> bytes:
 
 
 # --------------------------------------------------------------------------- the class, graded once
-ENV = {"RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "20", "RNNCOURSE_TEST_TIMEOUT": "60",
+ENV = {"RNNCOURSE_MODE": "fast", "RNNCOURSE_CELL_TIMEOUT": "15", "RNNCOURSE_TEST_TIMEOUT": "30",
        "RNNCOURSE_SCRATCH_BYTES": str(200 * 2**20)}
 
 

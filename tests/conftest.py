@@ -59,3 +59,64 @@ def _process_settings_restored():
         os.environ["RNNCOURSE_MODE"] = mode
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------- two test processes
+# ``make test`` runs pytest-xdist's ``-n 2`` with the scheduler below: each worker process runs a
+# *group* of tests whole, so a fixture computed once per session or module is computed once in
+# the whole run.  The controller sees test ids only (it does not collect), so the groups are a
+# function of the id: SHARED names the files whose tests use a session fixture of this file,
+# tests/test_grading.py is a group per chapter (each chapter's module fixture), every other
+# file and every notebook is a group.  tests/test_test_groups.py checks SHARED against the
+# fixtures the collected tests really use.
+SHARED = {
+    "ch01-class": ("tests/test_adversarial.py", "tests/test_grading.py::ch01", "tests/test_instructor_formgrader.py",
+                   "tests/test_instructor_postgres.py", "tests/test_instructor_slurm.py"),
+    "book": ("tests/test_book.py", "tests/test_site.py"),
+}
+SHARED_FIXTURES = {"ch01_class": "ch01-class", "book_build": "book", "site": "book"}
+# the groups that take minutes on the 2-core CI machine, longest first (``make test`` prints the
+# slowest tests): a worker takes the next group when it finishes one, so these must not come last
+LONG = ("ch01-class", "book", "tests/test_grading.py::ch05", "tests/test_instructor_resume.py",
+        "tests/test_bench_class.py", "tests/test_grading.py::ch06", "tests/test_grading.py::ch07",
+        "tests/test_mutants.py", "tests/test_verdicts.py", "tests/test_checks_ch05.py", "tests/test_checks_ch02.py",
+        "tests/test_grading.py::", "tests/test_instructor_", "solutions/", "tests/test_sandbox.py",
+        "tests/test_release.py")
+
+
+def test_group(nodeid: str) -> str:
+    """The group of a test id: a SHARED group, ``tests/test_grading.py::chNN``, or its file."""
+    path, _, name = nodeid.partition("::")
+    if path == "tests/test_grading.py":
+        chapter = name[len("test_"):len("test_") + 4] if name.startswith("test_ch0") else "ch01"
+        path = f"{path}::{chapter}"
+    for group, members in SHARED.items():
+        if path in members:
+            return group
+    return path
+
+
+def group_rank(group: str) -> int:
+    return next((k for k, prefix in enumerate(LONG) if group.startswith(prefix)), len(LONG))
+
+
+test_group.__test__ = False     # not a test, whatever its name
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid)
+
+    config.option.loadscopereorder = False      # keep the order below: long groups first
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, order the tests by group rank (each worker reports this order and the
+    scheduler hands out groups in it); a plain run keeps pytest's order."""
+    if getattr(config.option, "numprocesses", None) or os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda it: group_rank(test_group(it.nodeid)))
