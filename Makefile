@@ -16,7 +16,9 @@ course: venv sandbox data release book  ## the main job
 	@echo "    $(PYTHON) -m webbrowser file://$(CURDIR)/_build/html/index.html"
 	@echo "    make serve      (then browse http://localhost:8000)"
 
-# test processes of make test (pytest-xdist); tests/conftest.py groups what must run together
+# test processes of make test (pytest-xdist); tests/conftest.py groups what must run together.
+# Every process runs torch on one thread: two processes with two threads each on two cores
+# made some notebook cells 6x slower (threads spinning for a core the other process holds)
 TEST_PROCESSES ?= 2
 
 venv: $(VENV)/.installed  ## the virtual environment .venv with requirements.txt installed
@@ -65,7 +67,7 @@ cluster:  ## Debian's slurm-wlm, munge and postgresql for the instructor-at-scal
 	  else echo "warning: slurm-wlm, munge or postgresql is missing: install them (apt-get install slurm-wlm munge postgresql); the Slurm and PostgreSQL tests need them"; fi; }
 
 test: venv sandbox browser cluster data  ## the whole test suite, in fast mode
-	RNNCOURSE_MODE=fast $(BIN)/python -m pytest -n $(TEST_PROCESSES) --nbval-lax --nbval-cell-timeout=600 --durations=30 tests solutions
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RNNCOURSE_MODE=fast $(BIN)/python -m pytest -n $(TEST_PROCESSES) --nbval-lax --nbval-cell-timeout=600 --durations=30 tests solutions
 
 test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs
 	RNNCOURSE_MODE=fast $(BIN)/python -m pytest -m "not slow" tests

@@ -18,38 +18,48 @@ TESTS = Path(__file__).resolve().parent
 
 _COLLECTOR = r"""
 import json, sys
-from pathlib import Path
+import pytest
+from tests.test_test_groups import _rows
 
-TESTS = Path(sys.argv[1])
 rows = []
 
 
 class Dump:
     def pytest_collection_finish(self, session):
-        for item in session.items:
-            info = getattr(item, "_fixtureinfo", None)
-            for name, defs in getattr(info, "name2fixturedefs", {}).items():
-                fd = defs[-1]
-                code = getattr(fd.func, "__code__", None)
-                where = Path(code.co_filename).resolve() if code else None
-                if fd.scope in ("session", "module") and where is not None and TESTS in where.parents:
-                    rows.append([item.nodeid, name, fd.scope, where.name])
+        rows.extend(_rows(session.items))
 
 
-import pytest
-code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", str(TESTS)], plugins=[Dump()])
+code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", sys.argv[1]], plugins=[Dump()])
 print("ROWS=" + json.dumps(rows))
 sys.exit(int(code))
 """
 
 
+def _rows(items):
+    rows = []
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        for name, defs in getattr(info, "name2fixturedefs", {}).items():
+            fd = defs[-1]
+            code = getattr(fd.func, "__code__", None)
+            where = Path(code.co_filename).resolve() if code else None
+            if fd.scope in ("session", "module") and where is not None and TESTS in where.parents:
+                rows.append([item.nodeid, name, fd.scope, where.name])
+    return rows
+
+
 @pytest.fixture(scope="module")
-def fixture_users():
+def fixture_users(request):
     """(test id, fixture, scope, defining file) for every session or module fixture defined in
     tests/ that a collected test uses (pytest's own, such as tmp_path_factory, cost nothing to
-    repeat), from a collection of the whole of tests/ in a fresh process."""
+    repeat): from this session when it collected the whole suite (``make test``; under xdist
+    every worker collects everything), else from a collection of tests/ in a fresh process."""
     import subprocess
     import sys
+
+    files = {item.nodeid.partition("::")[0] for item in request.session.items}
+    if {"tests/test_adversarial.py", "tests/test_book.py", "tests/test_grading.py"} <= files:
+        return _rows(request.session.items)
 
     proc = subprocess.run([sys.executable, "-c", _COLLECTOR, str(TESTS)], capture_output=True, text=True,
                           cwd=TESTS.parent, timeout=600)
