@@ -21,8 +21,8 @@ def test_a_small_class_is_graded_as_expected(tmp_path):
     out = tmp_path / "class_bench.json"
     before = (ROOT / "results" / "class_bench.json").read_bytes() if (ROOT / "results" / "class_bench.json").exists() \
         else None
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_class.py"), "--students", "12",
-                           "--workers", "2,1", "--subset", "1=4", "--out", str(out), "--keep", str(tmp_path / "w")],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_class.py"), "--students", "8",
+                           "--workers", "2,1", "--subset", "1=2", "--out", str(out), "--keep", str(tmp_path / "w")],
                           cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "RNNCOURSE_MODE": "fast"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -32,9 +32,9 @@ def test_a_small_class_is_graded_as_expected(tmp_path):
     assert {"cpu_count", "load_average", "date", "torch"} <= set(res["machine"])
     assert res["failures"] == 0
     assert set(res["mix_by_group"]) == {"honest", "buggy", "hostile", "malformed"}
-    assert sum(res["mix"].values()) == 12
+    assert sum(res["mix"].values()) == 8
     runs = {r["workers"]: r for r in res["runs"] if r["engine"] == "local"}
-    assert runs[2]["submissions"] == 12 and runs[1]["submissions"] == 4 and runs[1]["of_class"] == 12
+    assert runs[2]["submissions"] == 8 and runs[1]["submissions"] == 2 and runs[1]["of_class"] == 8
     assert "extrapolated_class_minutes" in runs[1] and "extrapolated_class_minutes" not in runs[2]
     for r in runs.values():
         assert r["failures"] == 0 and r["failed"] == [], r["failed"]
@@ -42,7 +42,7 @@ def test_a_small_class_is_graded_as_expected(tmp_path):
         for key in ("wall_seconds", "submissions_per_minute", "seconds_per_submission", "load_average_after"):
             assert r[key] is not None
     assert runs[2]["statuses"].get("not-graded", 0) >= 1
-    assert "| local | 2 | 12 |" in proc.stdout
+    assert "| local | 2 | 8 |" in proc.stdout
     after = (ROOT / "results" / "class_bench.json").read_bytes() if (ROOT / "results" / "class_bench.json").exists() \
         else None
     assert after == before
