@@ -69,7 +69,7 @@ cluster:  ## Debian's slurm-wlm, munge and postgresql for the instructor-at-scal
 test: venv sandbox browser cluster data  ## the whole test suite, in fast mode
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RNNCOURSE_MODE=fast $(BIN)/python -m pytest -n $(TEST_PROCESSES) --nbval-lax --nbval-cell-timeout=600 --durations=30 tests solutions
 
-test-fast: venv data  ## unit tests only (seconds): no notebook, nbgrader or book runs
+test-fast: venv data  ## the tests not marked slow (about 10 min in one process): no notebook, nbgrader or book runs
 	RNNCOURSE_MODE=fast $(BIN)/python -m pytest -m "not slow" tests
 
 results: venv data  ## re-measure the numbers on the results page
