@@ -16,10 +16,12 @@ The switch is one environment variable, ``RNNCOURSE_MODE``:
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
+import sys
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -113,21 +115,61 @@ def cuda_info() -> dict:
     }
 
 
-def seed_everything(seed: int = 0) -> np.random.Generator:
+class _AfterImport:
+    """A ``sys.meta_path`` finder that runs ``fn(module)`` right after module ``name`` is
+    first imported, then removes itself (see :func:`after_import`)."""
+
+    def __init__(self, name: str, fn: Callable[[Any], None]):
+        self.name, self.fn = name, fn
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]     # once, and no recursion
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module, fn = spec.loader.exec_module, self.fn
+
+        def exec_then_fn(module):
+            exec_module(module)
+            fn(module)
+
+        spec.loader.exec_module = exec_then_fn
+        return spec
+
+
+def after_import(name: str, fn: Callable[[Any], None]) -> None:
+    """Call ``fn(module)`` once module ``name`` is imported: now if it already is, else
+    right after whoever imports it first does (an import hook), without importing it here.
+    Hooks registered later run later."""
+    if name in sys.modules:
+        fn(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, fn))
+
+
+def seed_everything(seed: int = 0, torch: bool = True) -> np.random.Generator:
     """Seed Python, numpy and torch (all devices); return a fresh numpy Generator.
 
     Code in this course passes generators explicitly (``rng`` arguments) rather than
     relying on global state, so results do not depend on the order of random calls
     elsewhere; seeding the globals too keeps third-party code reproducible.
+
+    ``torch=False`` does not import torch (it takes seconds; chapter 1 needs only numpy):
+    torch is seeded now if it is already imported, else the moment it is.
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch = _torch()
-    if torch is not None:
-        torch.manual_seed(seed)
+    if not torch:
+        after_import("torch", lambda t: t.manual_seed(seed))
+        return np.random.default_rng(seed)
+    t = _torch()
+    if t is not None:
+        t.manual_seed(seed)
     return np.random.default_rng(seed)
 
 
@@ -142,11 +184,14 @@ class Setup:
         return f"rnncourse: mode={self.mode} device={self.device} seed={self.seed}"
 
 
-def setup(seed: int = 0, verbose: bool = True) -> Setup:
-    """Seed everything, choose the device and report the mode in one line."""
-    rng = seed_everything(seed)
-    torch = _torch()
-    dev = str(device()) if torch is not None else "cpu (numpy only)"
+def setup(seed: int = 0, verbose: bool = True, torch: bool = True) -> Setup:
+    """Seed everything, choose the device and report the mode in one line.
+
+    ``torch=False`` (chapter 1) neither imports torch nor picks a device: the device reads
+    ``cpu (numpy only)``, and torch is seeded if and when the notebook imports it."""
+    rng = seed_everything(seed, torch=torch)
+    t = _torch() if torch else None
+    dev = str(device()) if t is not None else "cpu (numpy only)"
     info = Setup(mode=mode(), device=dev, seed=int(seed), rng=rng)
     if verbose:
         print(info)

@@ -325,17 +325,24 @@ def _setup_process(log_path: str) -> tuple[Any, Any]:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full log fails writes, not the process
     except (AttributeError, ValueError):
         pass
-    threads = int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1"))
     try:
         import numpy as np  # noqa: F401
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.manual_seed(0)
     except ImportError:  # pragma: no cover
         pass
+    from rnncourse import env
+
+    threads = int(os.environ.get("RNNCOURSE_GRADER_THREADS", "1"))
+    # importing torch takes seconds and chapter 1's notebooks never do: the settings are
+    # applied when the notebook (or a course function it calls) first imports it
+    env.after_import("torch", lambda torch: _torch_settings(torch, threads))
     return cin, cout
+
+
+def _torch_settings(torch, threads: int) -> None:
+    """The grader's torch: ``threads`` threads, deterministic algorithms (warn only), seed 0."""
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,6 +51,34 @@ def test_setup_reports_mode_and_device(monkeypatch, capsys):
     monkeypatch.setenv("RNNCOURSE_MODE", "fast")
     info = env.setup(seed=5)
     assert "mode=fast" in capsys.readouterr().out and info.seed == 5
+
+
+def test_after_import_runs_once_right_after_the_first_import(tmp_path, monkeypatch):
+    (tmp_path / "course_fake_module.py").write_text("VALUE = 41\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+    env.after_import("course_fake_module", lambda m: seen.append(("first", m.VALUE)))
+    env.after_import("course_fake_module", lambda m: seen.append(("second", m.VALUE)))
+    assert seen == [] and "course_fake_module" not in sys.modules
+    import course_fake_module
+
+    import course_fake_module as again   # noqa: F401  (a second import runs nothing)
+    assert seen == [("first", 41), ("second", 41)], "hooks registered later run later, once each"
+    assert not any(type(f).__name__ == "_AfterImport" for f in sys.meta_path)
+    env.after_import("course_fake_module", lambda m: seen.append(("now", m.VALUE)))
+    assert seen[-1] == ("now", 41), "an imported module gets fn at once"
+    sys.modules.pop("course_fake_module")
+
+
+def test_setup_without_torch_does_not_import_it_and_seeds_it_on_import():
+    code = ("import sys\nfrom rnncourse import env\ninfo = env.setup(seed=7, torch=False)\n"
+            "print('imported' if 'torch' in sys.modules else 'not imported', info.device)\n"
+            "import torch\nprint(torch.initial_seed())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "RNNCOURSE_MODE": "fast"})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines == ["rnncourse: mode=fast device=cpu (numpy only) seed=7", "not imported cpu (numpy only)", "7"], lines
 
 
 # ----------------------------------------------------------------------------- checks

@@ -32,10 +32,16 @@ def worker(tmp_path, view):
 
 def run(worker, code):
     r = worker.exec_cell(code, timeout=60)
-    if not r["ok"]:
-        Path("/tmp/g1/tb.txt").write_text(str(r["error"].get("traceback")))
     assert r["ok"], r
     return r
+
+
+def test_torch_is_imported_only_when_the_notebook_asks_and_then_has_the_graders_settings(worker):
+    run(worker, "import sys\ndef imported():\n    return 'torch' in sys.modules\n")
+    assert RemoteFunction(worker, "imported")() is False, "the worker must not import torch before the notebook does"
+    run(worker, "import torch.nn.functional as F\nimport torch\ndef settings():\n"
+                "    return [torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.initial_seed()]\n")
+    assert RemoteFunction(worker, "settings")() == [1, True, 0]
 
 
 def test_calls_return_plain_values_and_exceptions_keep_their_type(worker):
