@@ -18,6 +18,7 @@ import sys
 import threading
 import uuid
 import zipfile
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -350,11 +351,19 @@ def mishaps() -> dict[str, tuple[object, Expect]]:
     return out
 
 
+# An attack's notebook leaves `sample` unanswered, as a student who has not got there yet would:
+# the hidden check of a correct `sample` draws about 27,000 tokens (some 5 s of each grading), no
+# attack is aimed at it, and its test is then one more that must score exactly 0.
+SAMPLE_UNANSWERED = "def sample(next_probs, prefix, length, temperature, rng):\n    raise NotImplementedError()\n"
+
+
 def build(course: Path, token: str, port: int) -> dict[str, tuple[object, Expect]]:
     subs = dict(honest())
     for atk in attacks(course, token, port):
         body = (WRONG_MLE if atk.wrong else _ref()) + "\n" + atk.code.strip() + "\n"
-        subs[f"attack-{atk.name}"] = (filled(A, {"mle_prob": body}), atk.expect)
+        expect = atk.expect if atk.expect.everything or atk.expect.not_graded else \
+            dataclasses.replace(atk.expect, lose=tuple(atk.expect.lose) + ("sample_tests",))
+        subs[f"attack-{atk.name}"] = (filled(A, {"mle_prob": body, "sample": SAMPLE_UNANSWERED}), expect)
     subs.update({f"broken-{k}": v for k, v in malformed().items()})
     subs.update(mishaps())
     return subs
