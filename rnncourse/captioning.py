@@ -216,7 +216,7 @@ def hit_pairs(captions: Sequence[str], weights: Sequence, objects: Sequence[Sequ
 
 
 def hit_rate(captions, weights, objects, in_box: Callable, grid_size=(8, 8),
-             image_size=(cap.IMAGE_SIZE, cap.IMAGE_SIZE)) -> dict:
+             image_size=(cap.IMAGE_SIZE, cap.IMAGE_SIZE), margin: int = 0) -> dict:
     """The chapter's measure that attention looks at the right place.
 
     For every shape word of the generated ``captions`` that names one object of its image
@@ -225,10 +225,20 @@ def hit_rate(captions, weights, objects, in_box: Callable, grid_size=(8, 8),
     ``attention_in_box`` has this signature).  Returns ``{"pairs": K, "hits": ...,
     "rate": hits / K (None when K = 0), "chance": the mean share of the image the boxes
     cover}``: about the rate of a model that attends to a random place.
+
+    ``margin=m`` first grows every box by ``m`` cells on each side (cut at the image's
+    edges), for the weaker question "is the most-attended cell within ``m`` cells of the
+    object?"; ``chance`` is then the share the grown boxes cover.
     """
     W, boxes, _ = hit_pairs(captions, weights, objects)
     if len(W) == 0:
         return {"pairs": 0, "hits": 0, "rate": None, "chance": None}
+    if margin:
+        gh, gw = (int(g) for g in grid_size)
+        H, Wd = (int(x) for x in image_size)
+        dy, dx = margin * H / gh, margin * Wd / gw
+        grown = boxes.astype(np.float64) + np.array([-dx, -dy, dx, dy])
+        boxes = np.clip(grown, 0, [Wd, H, Wd, H])
     hits = np.asarray(in_box(W, tuple(grid_size), tuple(image_size), boxes), dtype=bool)
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / float(image_size[0] * image_size[1])
     return {"pairs": int(len(hits)), "hits": int(hits.sum()), "rate": float(hits.mean()),
