@@ -45,11 +45,12 @@ def test_dry_run_writes_every_measurement(tmp_path):
                     assert "held_out_named" not in r
             assert len(row["greedy"]["examples"]) == 6
             if name == "attention":
-                h = row["greedy"]["hit_rate"]
+                h, near = row["greedy"]["hit_rate"], row["greedy"]["near_rate"]
                 assert h["pairs"] >= 0 and 0 <= h["hits"] <= h["pairs"]
                 assert h["rate"] is None or 0.0 <= h["rate"] <= 1.0
+                assert near["pairs"] == h["pairs"] and h["hits"] <= near["hits"] <= near["pairs"]
             else:
-                assert "hit_rate" not in row["greedy"]
+                assert "hit_rate" not in row["greedy"] and "near_rate" not in row["greedy"]
 
 
     assert res["settings"]["att_grid"] == list(B.grid_size(B.DRY | {"att_channels": res["settings"]["att_channels"]},
@@ -73,9 +74,23 @@ def test_dry_ablation_is_merged_into_the_results(tmp_path):
         for r in v["runs"]:
             assert r["hit_rate"] is None or 0.0 <= r["hit_rate"] <= 1.0
             assert 0.0 <= r["exact_match"] <= r["true_rate"] + 1e-12 <= 1.0 + 1e-12
+    for v in ab["variants"].values():
+        assert v["scale"] == (8.0 if v is ab["variants"]["grid16_sharp"] else 1.0)
+        for r in v["runs"]:
+            assert r["near_rate"] is None or r["hit_rate"] <= r["near_rate"] <= 1.0      # a grown box holds more
+            assert r["near_chance"] is None or r["chance"] <= r["near_chance"] <= 1.0
     # a main run afterwards keeps the ablation
     assert B.main(["--mode", "fast", "--dry", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["ablation"] == ab
+    # --variants reruns only those and keeps the other variants' runs
+    assert B.main(["--mode", "fast", "--dry", "--ablation", "--variants", "const", "--out", str(out)]) == 0
+    again = json.loads(out.read_text())["ablation"]
+    assert list(again["variants"]) == list(B.ABLATION_VARIANTS) and "--variants const" in again["command"]
+    assert {k: v for k, v in again["variants"].items() if k != "const"} == \
+        {k: v for k, v in ab["variants"].items() if k != "const"}
+    assert again["variants"]["const"]["date"] >= ab["variants"]["const"]["date"]
+    with pytest.raises(SystemExit, match="unknown ablation variants"):
+        B.main(["--mode", "fast", "--dry", "--ablation", "--variants", "nonesuch", "--out", str(out)])
 
 
 def test_true_rate_and_named_share():
@@ -160,6 +175,14 @@ def test_hit_rate_pairs_shape_words_with_their_objects():
     assert got["pairs"] == 2 and got["hits"] == 1 and got["rate"] == 0.5
     assert got["chance"] == pytest.approx((16 * 16 + 32 * 32) / 2 / 64 ** 2)
     assert C.hit_rate(["a circle and a circle"], [np.ones((6, 64)) / 64], [objs[:1] * 2], _in_box)["rate"] is None
+    # one cell of margin (8 pixels on the 8 x 8 grid): the square's box grows to (24, 24, 64, 64), cut at the
+    # image's edge, which still misses cell (0, 1); the circle's grows to (0, 0, 24, 24)
+    near = C.hit_rate([text], [w], [objs], _in_box, margin=1)
+    assert near["hits"] == 1 and near["chance"] == pytest.approx((24 * 24 + 40 * 40) / 2 / 64 ** 2)
+    w[9] = 0.0
+    w[9, 8 * 3 + 3] = 1.0    # cell (3, 3): centre (28, 28), 4 pixels outside the square's box, inside the grown one
+    assert C.hit_rate([text], [w], [objs], _in_box)["hits"] == 1
+    assert C.hit_rate([text], [w], [objs], _in_box, margin=1)["hits"] == 2
 
 
 def test_train_captioner_reduces_the_loss_and_adds_the_penalty():
