@@ -99,10 +99,11 @@ ABLATION = dict(images=200, seeds=(0, 1), steps=None)   # steps None: the mode's
 ABLATION_VARIANTS = {   # name -> (label, overrides of the attention model's settings)
     "reference": ("the exercise's model: three stages (8 x 8 grid), h0 = tanh(W mean v)", {}),
     "const": ("8 x 8 grid, learned constant h0 (no mean path)", {"att_init": "const"}),
-    "grid16": ("two stages (16 x 16 grid), h0 = tanh(W mean v) (the bench's model)", {"att_channels": "two"}),
+    "grid16": ("two stages (16 x 16 grid), h0 = tanh(W mean v)", {"att_channels": "two"}),
     "grid16_const": ("16 x 16 grid and a learned constant h0",
                      {"att_channels": "two", "att_init": "const"}),
-    "grid16_sharp": ("16 x 16 grid, h0 = tanh(W mean v), the score vector w initialised 8 times larger",
+    "grid16_sharp": ("16 x 16 grid, h0 = tanh(W mean v), the score vector w initialised 8 times larger "
+                     "(the bench's model)",
                      {"att_channels": "two", "att_scale": 8.0}),
 }
 
