@@ -3,9 +3,12 @@ tests/test_site.py) and one graded class of chapter 1 (tests/test_adversarial.py
 tests/test_grading.py)."""
 from __future__ import annotations
 
+import json
 import os
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,26 @@ def pytest_collection_modifyitems(config, items):
     scheduler hands out groups in it); a plain run keeps pytest's order."""
     if getattr(config.option, "numprocesses", None) or os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda it: group_rank(test_group(it.nodeid)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With ``RNNCOURSE_TEST_CPU=<file>``, every test (set-up, call and tear-down) appends
+    one JSON line to ``<file>.<worker>``: its start, wall seconds, and CPU seconds of this
+    process and of the child processes it waited for.  A test whose wall time is much
+    longer than its CPU time is waiting (a timeout, a sleep, a server), and costs CI time
+    without using the cores."""
+    out = os.environ.get("RNNCOURSE_TEST_CPU")
+    if not out:
+        yield
+        return
+    def cpu():
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+    start, (own0, kids0) = time.time(), cpu()
+    yield
+    own1, kids1 = cpu()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(f"{out}.{worker}", "a") as f:
+        f.write(json.dumps({"test": item.nodeid, "start": round(start, 2), "wall": round(time.time() - start, 2),
+                            "cpu": round(own1 - own0, 2), "cpu_children": round(kids1 - kids0, 2)}) + "\n")
