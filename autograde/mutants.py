@@ -301,17 +301,26 @@ def _put(parent: ast.AST, fname: str, i: int | None, node: ast.AST) -> None:
         getattr(parent, fname)[i] = node
 
 
+def unparse_module(tree: ast.Module) -> str:
+    """The module's code as :func:`mutants` writes it: each top-level statement unparsed,
+    one per line (the same program as ``ast.unparse(tree)``)."""
+    return "\n".join(ast.unparse(s) for s in tree.body)
+
+
 def mutants(exercise: str) -> list[Mutant]:
     """All mutants of one exercise (``"ch02.rnn_step"``), in a deterministic order.
 
     Each mutant is made by putting an edited copy of one node (or its replacement) into
-    the module's tree, unparsing the tree and putting the original node back: the same
-    code as editing a deep copy of the whole tree, without copying it per mutant."""
+    the module's tree, unparsing the top-level statement that holds it and putting the
+    original node back: the same code as editing a deep copy of the whole tree, without
+    copying it, or unparsing the unchanged statements, per mutant.  A mutant's ``code`` is
+    the module as :func:`unparse_module` writes it."""
     chapter, name = exercise.split(".")
     source = _module_source(chapter)
     lines = source.splitlines()
     tree = ast.parse(source)
-    original = ast.unparse(tree)
+    statements = [ast.unparse(s) for s in tree.body]
+    original = "\n".join(statements)
     paths = _paths(tree)
     out: list[Mutant] = []
     seen_code = {original}
@@ -337,14 +346,18 @@ def mutants(exercise: str) -> list[Mutant]:
                 else:
                     repl = copy.deepcopy(node)
                     edit(repl)
+                top = path[0][1] if path else None        # the top-level statement it is in
                 _put(holder, f, i, repl)
                 try:
-                    code = ast.unparse(tree)
-                    compile(code, f"<mutant {exercise}>", "exec")
+                    if top is None:
+                        continue
+                    edited = ast.unparse(tree.body[top])
+                    compile(edited, f"<mutant {exercise}>", "exec")
                 except Exception:
                     continue
                 finally:
                     _put(holder, f, i, node)
+                code = "\n".join(statements[:top] + [edited] + statements[top + 1:])
                 if code in seen_code:
                     continue
                 seen_code.add(code)
