@@ -601,6 +601,24 @@ def text_features(text):
         start = end + 1
     return out
 '''),
+    "spaces_by_length": ("SpaceRestorer", '''
+class SpaceRestorer(torch.nn.Module):
+    """Runs the lines of each length together, unpadded: no packing needed."""
+    def __init__(self, vocab_size, embed_size, hidden_size, bidirectional):
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.rnn = torch.nn.LSTM(embed_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.lin = torch.nn.Linear((1 + bidirectional) * hidden_size, 2)
+    def forward(self, ids, lengths):
+        lengths = torch.as_tensor(lengths).to(ids.device)
+        out = torch.zeros(*ids.shape, 2, device=ids.device)
+        for n in sorted(set(lengths.tolist())):
+            if n > 0:
+                rows = torch.nonzero(lengths == n).flatten()
+                y, _ = self.rnn(self.emb(ids[rows, :n]))
+                out[rows, :n] = self.lin(y)
+        return out
+'''),
     "spaces_sorted_by_hand": ("SpaceRestorer", '''
 class SpaceRestorer(torch.nn.Module):
     """Runs each line alone: slow but correct."""
