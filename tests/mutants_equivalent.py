@@ -562,6 +562,4 @@ EQUIVALENT: dict[str, str] = {
 }
 
 PENDING: dict[str, str] = {
-    'ch06.beam_search/beam_search: (len(pools[b]) == K and pools[b][-1][2] > best[b] / final_penalty)): :: `>` -> `>=` in `pools[b][-1][2] > best[b] / final_penalty`':
-        'stopping on an exact tie of the pool\'s worst score with the bound: needs a table whose scores tie exactly there (then one call fewer)',
 }

@@ -331,6 +331,18 @@ def check_beam_search(fn) -> None:
         want, calls = calls_recorded(ref.beam_search, model, state.clone(), 3, 5, alpha=0.5)
         got = vis.run_beam(name, fn, model, state.clone(), 3, 5, expect_calls=len(calls), alpha=0.5)
         vis.same_hypotheses(name, got, want, hide=True, context="(against the reference's rule)")
+    with r.case("an exact tie of the pool's worst score with the bound does not stop the search (strictly greater)"):
+        # step 1: <eos> and token 3 each 1/2, so beam_size 1 holds (<eos>,) in the pool and 3 alive, both
+        # at log 1/2: the pool is full but its worst score only equals the bound, so step 2 is taken
+        probs = np.zeros((2, 4, 4))
+        probs[:, :, S.EOS] = probs[:, :, 3] = 0.5
+        with np.errstate(divide="ignore"):
+            model = TableStep(np.log(probs))
+        for B in (1, 2):
+            state = model.init_state(B)
+            want, calls = calls_recorded(ref.beam_search, model, state.clone(), 1, 4)
+            got = vis.run_beam(name, fn, model, state.clone(), 1, 4, expect_calls=len(calls))
+            vis.same_hypotheses(name, got, want, hide=True, context="(against the reference's rule)")
     with r.case("beam_size 1 and alpha 0 give greedy decoding's tokens (ties included)"):
         for case in range(3):
             rng = np.random.default_rng(seed(name, 200 + case))
