@@ -264,40 +264,40 @@ def malformed() -> dict[str, tuple[object, Expect]]:
     is left unanswered (:data:`SAMPLE_UNANSWERED`; its hidden check draws ~27,000 tokens and
     none of these aims at it), so each graded one also loses ``sample_tests`` (:func:`build`)."""
     out: dict[str, tuple[object, Expect]] = {}
-    nb = _filled()
+    nb = without_sample()
     _set_source(nb, "setup", "import numpy as np\nclass checks:\n    def __getattr__(self, n):\n        return lambda *a: None\n"
                 "checks = checks()\ndef mle_prob(grams, counts, queries):\n    return np.zeros(len(queries))\n")
     out["edited-locked-cell"] = (nb, Expect(problem="locked cell"))
-    out["edited-test-cell"] = (_set_source(_filled({"mle_prob": WRONG_MLE}), MLE, "pass"), Expect(lose=(MLE,)))
-    nb = _filled()
+    out["edited-test-cell"] = (_set_source(without_sample({"mle_prob": WRONG_MLE}), MLE, "pass"), Expect(lose=(MLE,)))
+    nb = without_sample()
     nb["cells"] = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "perplexity_tests"]
     out["deleted-test-cell"] = (nb, Expect(problem="restored"))
-    nb = _filled({"mle_prob": WRONG_MLE})
+    nb = without_sample({"mle_prob": WRONG_MLE})
     i = next(i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "mle_prob")
     fixed = copy.deepcopy(nb["cells"][i])
     fixed["source"] = _ref()
     nb["cells"].insert(i + 1, fixed)
     out["duplicated-answer-cell-last-wins"] = (nb, Expect(problem="duplicate-cells"))
-    nb = _filled()
+    nb = without_sample()
     for c in nb["cells"]:
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "mle_prob":
             c["cell_type"] = "markdown"
             c.pop("outputs", None)
             c.pop("execution_count", None)
     out["answer-retyped-to-markdown"] = (nb, Expect(lose=(MLE,)))
-    nb = _filled()
+    nb = without_sample()
     for c in nb["cells"]:
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "perplexity_tests":
             c["cell_type"] = "raw"
             c.pop("outputs", None)
             c.pop("execution_count", None)
     out["test-retyped-to-raw"] = (nb, Expect(problem="restored"))
-    nb = _filled()
+    nb = without_sample()
     for c in nb["cells"]:
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "mle_prob":
             c["metadata"]["nbgrader"]["grade_id"] = "my_own_id"
     out["answer-grade-id-renamed"] = (nb, Expect())
-    nb = _filled()
+    nb = without_sample()
     for c in nb["cells"]:
         c.get("metadata", {}).pop("nbgrader", None)
     nb["metadata"].pop("nbgrader", None)
@@ -306,7 +306,7 @@ def malformed() -> dict[str, tuple[object, Expect]]:
     out["empty-file"] = (b"", Expect(not_graded="invalid-json"))
     out["binary-file"] = (bytes(range(256)) * 4, Expect(not_graded="invalid-json"))
     out["json-but-not-a-notebook"] = (b"[1, 2, 3]", Expect(not_graded="invalid-notebook"))
-    nb3 = _filled()
+    nb3 = without_sample()
     nb3["nbformat"] = 3
     out["nbformat-3"] = (nb3, Expect(not_graded="invalid-notebook"))
     out["another-assignments-notebook"] = (load(ROOT / "solutions" / "ch02_rnn" / "ch02_rnn.ipynb"),
@@ -359,7 +359,7 @@ def mishaps() -> dict[str, tuple[object, Expect]]:
 SAMPLE_UNANSWERED = "def sample(next_probs, prefix, length, temperature, rng):\n    raise NotImplementedError()\n"
 
 
-def _filled(replace: dict[str, str] | None = None) -> dict:
+def without_sample(replace: dict[str, str] | None = None) -> dict:
     """The reference answers with ``sample`` unanswered, some others replaced."""
     return filled(A, {"sample": SAMPLE_UNANSWERED, **(replace or {})})
 
@@ -374,7 +374,7 @@ def build(course: Path, token: str, port: int) -> dict[str, tuple[object, Expect
     subs = dict(honest())
     for atk in attacks(course, token, port):
         body = (WRONG_MLE if atk.wrong else _ref()) + "\n" + atk.code.strip() + "\n"
-        subs[f"attack-{atk.name}"] = (_filled({"mle_prob": body}), _plus_sample(atk.expect))
+        subs[f"attack-{atk.name}"] = (without_sample({"mle_prob": body}), _plus_sample(atk.expect))
     subs.update({f"broken-{k}": (nb, _plus_sample(e) if isinstance(nb, dict) else e) for k, (nb, e) in malformed().items()})
     subs.update(mishaps())
     return subs

@@ -64,6 +64,13 @@ def student_notebook(assignment: str) -> dict:
     return load(ROOT / "notebooks" / assignment / f"{assignment}.ipynb")
 
 
+def points(assignment: str) -> dict[str, float]:
+    """grade id -> points of every graded test cell of the assignment's source notebook."""
+    nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"]["points"])
+            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
 def filled(assignment: str, replace: dict[str, str] | None = None) -> dict:
     """The released notebook with reference answers, some replaced by ``replace``."""
     nb = copy.deepcopy(student_notebook(assignment))

@@ -23,15 +23,14 @@ import pytest
 
 from tests import adversarial_ch01 as adv
 from tests.submissions import ROOT
+from tests.submissions import points as notebook_points
 
 pytestmark = pytest.mark.slow
 A = adv.A
 
 
 def _points() -> dict[str, float]:
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"]["points"])
-            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    return notebook_points(A)
 
 
 ENV = adv.ENV

@@ -26,6 +26,7 @@ import pytest
 
 from tests import fixtures_ch01, fixtures_ch02, fixtures_ch03, fixtures_ch04, fixtures_ch05, fixtures_ch06
 from tests.submissions import ROOT, answer_sources, course_copy, filled, student_notebook
+from tests.submissions import points as notebook_points
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +34,7 @@ A = "ch01_ngrams"
 
 
 def _points(assignment: str = A) -> dict[str, float]:
-    nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    return notebook_points(assignment)
 
 
 def _grade_class(tmp: Path, assignment: str, subs: dict[str, object]):

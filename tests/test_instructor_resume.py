@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests import fixtures_ch01
-from tests.adversarial_ch01 import SAMPLE_UNANSWERED
-from tests.submissions import ROOT, course_copy, filled, student_notebook, write
+from tests.adversarial_ch01 import without_sample as _nb
+from tests.submissions import course_copy, points, student_notebook, write
 
 pytestmark = pytest.mark.slow
 
@@ -28,16 +28,6 @@ A = "ch01_ngrams"
 ENV = {**os.environ, "RNNCOURSE_MODE": "fast"}
 
 
-def _nb(replace: dict[str, str] | None = None) -> dict:
-    """The reference answers with ``sample`` unanswered (its hidden check draws ~27,000
-    tokens, and this test grades some twelve notebooks), some others replaced."""
-    return filled(A, {"sample": SAMPLE_UNANSWERED, **(replace or {})})
-
-
-def _points() -> dict[str, float]:
-    nb = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
 
 
 def _cmd(course: Path, *args: str, timeout: float = 1200) -> str:
@@ -100,7 +90,7 @@ def test_a_killed_batch_resumes_and_ends_as_an_uninterrupted_run(tmp_path):
     assert _graded_now(out) == {"ref-b"}, out
     changed = _state(course)
     by_student = {r[0]: r for r in changed[0]}
-    pts = _points()
+    pts = points(A)   # sample is left unanswered in every notebook here (without_sample)
     full = sum(pts.values()) - pts["sample_tests"]
     assert by_student["ref-a"][-3] == f"{full:g}", by_student
     assert by_student["ref-b"][-3] == f"{full - pts['perplexity_tests']:g}", by_student

@@ -23,8 +23,8 @@ import pytest
 from autograde import sandbox
 from autograde.sandbox import lease_uid, processes_of
 from tests import fixtures_ch01
-from tests.adversarial_ch01 import SAMPLE_UNANSWERED
-from tests.submissions import course_copy, filled, write
+from tests.adversarial_ch01 import without_sample
+from tests.submissions import course_copy, write
 
 A = "ch01_ngrams"
 
@@ -90,15 +90,14 @@ def test_two_grading_runs_at_once_never_share_a_uid(tmp_path):
     """Two classes graded at the same time on this machine, each with two workers: every
     grade is right, and no uid was used by two submissions at overlapping times."""
     bug = next(iter(fixtures_ch01.BUGS))
-    no_sample = {"sample": SAMPLE_UNANSWERED}        # its hidden check draws ~27,000 tokens: not needed here
     runs = []
     for name in ("one", "two"):
         tmp = tmp_path / name
         tmp.mkdir()
         course = course_copy(tmp)
-        write(filled(A, no_sample), tmp / "class" / "reference", A)
-        write(filled(A, {**no_sample, bug: fixtures_ch01.BUGS[bug]}), tmp / "class" / f"bug-{bug}", A)
-        write(filled(A, no_sample), tmp / "class" / "reference2", A)
+        write(without_sample(), tmp / "class" / "reference", A)
+        write(without_sample({bug: fixtures_ch01.BUGS[bug]}), tmp / "class" / f"bug-{bug}", A)
+        write(without_sample(), tmp / "class" / "reference2", A)
         runs.append((course, subprocess.Popen(
             [sys.executable, "-m", "autograde", "run", A, str(tmp / "class"), "--workers", "2", "--no-feedback"],
             cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
